@@ -1,0 +1,1 @@
+"""Contact policy, dial gate, attempt ledger, tamper-evident audit chain and compliance reports."""

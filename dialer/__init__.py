@@ -1,0 +1,1 @@
+"""SIP layer, call progress and outcomes, answering-machine detection, pacing, carrier simulator."""

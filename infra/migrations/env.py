@@ -1,0 +1,32 @@
+"""Alembic environment: runs migrations on the URL that infra.db.upgrade configured."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from infra.all_models import load_metadata
+from infra.db import is_sqlite, make_engine
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or ""
+target_metadata = load_metadata()
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
+            render_as_batch=is_sqlite(url),
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (SQL script) migrations are not supported; run `arrears db upgrade`")
+run_migrations_online()

@@ -1,0 +1,1 @@
+"""Web app: sign-in and roles, agent workbench, manager and compliance consoles, JSON API."""
