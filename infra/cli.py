@@ -15,7 +15,7 @@ import click
 # name -> ("module:attribute" of a click command or group, one-line help shown by --help).
 COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("infra.db_cli:db", "Database schema: upgrade, downgrade, current revision."),
-    "users": ("infra.users_cli:users", "Add, list and disable users; set passwords."),
+    "users": ("compliance.users_cli:users", "Add, list and disable users; set passwords."),
     "import": ("campaigns.import_cli:import_group", "Import placement files (call lists)."),
     "sample": ("campaigns.sample_cli:sample", "Write synthetic sample data."),
     "audit": ("compliance.audit_cli:audit", "Verify the tamper-evident audit chain."),
@@ -30,7 +30,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "pacing": ("dialer.pacing.bench:bench_pacing", "Pacers against the baselines in the simulator."),
     "amd": ("dialer.amd.bench:bench_amd", "Answering-machine detection accuracy and decision time."),
     "sip": ("dialer.sip.bench:bench_sip", "Concurrent bridged calls over loopback SIP."),
-    "gate": ("compliance.gate_bench:bench_gate", "Dial-gate decisions per second on PostgreSQL."),
+    "gate": ("campaigns.gate_bench:bench_gate", "Dial-gate decisions per second on PostgreSQL."),
 }
 
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from infra.db import make_engine, make_sessionmaker, upgrade
 
-PG_ADMIN_DSN = os.environ.get("ARREARS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("ARREARS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PG_ADMIN_DSN = os.environ.get("TEST_ARREARS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_ARREARS_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @dataclass(frozen=True)
