@@ -21,7 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("compliance.audit_cli:audit", "Verify the tamper-evident audit chain."),
     "compliance": ("compliance.cli:compliance", "Compliance checks and reports."),
     "sim": ("dialer.sim_cli:sim", "Simulators: the SIP carrier and agent phones."),
-    "demo": ("infra.demo:demo", "Start the whole system on embedded defaults with sample data."),
+    "web": ("workbench.web_cli:web", "Serve the workbench and consoles (HTTP and WebSocket)."),
+    "demo": ("workbench.demo:demo", "Start the whole system on embedded defaults with sample data."),
 }
 
 # `arrears bench NAME`: one benchmark per component, owned by that component's package.

@@ -17,6 +17,8 @@ ensure_system_packages() {
     for package in "${SYSTEM_PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
     done
+    # npm fetches the browser assets; any npm will do (it may come with a nodejs build, not Debian's npm).
+    command -v npm >/dev/null || missing+=(npm)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         say "missing Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})"
@@ -55,4 +57,9 @@ ensure_services() {
             --dir /var/lib/redis --logfile /var/log/redis/ci.log >&2
         for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
     fi
+}
+
+# htmx 2 and its WebSocket extension, served by the workbench from workbench/static/vendor.
+ensure_assets() {
+    "$ROOT/scripts/assets.sh"
 }

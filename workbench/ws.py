@@ -1,0 +1,245 @@
+"""The WebSocket hub: one socket per browser tab, carrying htmx out-of-band fragments.
+
+Each socket subscribes on the event bus to exactly the channels its holder may see: an agent's
+own channel `agent:<id>`, `wallboard` for managers, and its session's channel for sign-outs. The
+bus fans every message out to all web workers, so a change made through one worker reaches tabs
+held by any other. Events on the bus are data (the engine and other workers publish them without
+any HTML); the hub renders them into fragments for each socket, so what a socket receives depends
+on who holds it.
+
+Every message from the browser is checked again: the session must still be alive, the user
+still active with a role allowed to send that action, and the CSRF token must match. Commands
+always act on the socket's own agent; a message naming another agent is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from infra.bus.base import Bus, Message
+from infra.models import Role
+from workbench.agent_state import AGENT_PAUSE_CODES, ConnectionLost, GoReady, Pause, PauseCode, Refused
+from workbench.agents import WALLBOARD_CHANNEL, AgentRecord, AgentStates, agent_channel
+from workbench.pages import Pages
+from workbench.security import CSRF_HEADER, POLICY_VIOLATION, tokens_match
+from workbench.viewer import Viewer
+
+MONITOR_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+# Events pushed to a tab re-check its holder at most this often (messages from it, every time):
+# a user disabled or moved to other clients stops receiving within this delay.
+RECHECK_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(eq=False)
+class Socket:
+    websocket: WebSocket
+    viewer: Viewer
+    checked_at: float = dataclasses.field(default_factory=time.monotonic)
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+
+    async def send(self, html: str) -> None:
+        async with self.lock:
+            await self.websocket.send_text(html)
+
+    async def close(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            async with self.lock:
+                await self.websocket.close(code=POLICY_VIOLATION)
+
+
+class MessageRefusedError(Exception):
+    pass
+
+
+Handler = Callable[["Hub", Socket, dict[str, Any]], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class MessageHandler:
+    roles: frozenset[Role]
+    handle: Handler
+
+
+def _own_agent(socket: Socket, message: dict[str, Any]) -> None:
+    named = message.get("agent_id")
+    if named is not None and str(named) != str(socket.viewer.user_id):
+        raise MessageRefusedError("You can change only your own state.")
+
+
+async def _go_ready(hub: Hub, socket: Socket, message: dict[str, Any]) -> None:
+    _own_agent(socket, message)
+    await hub.apply(socket, GoReady())
+
+
+async def _pause(hub: Hub, socket: Socket, message: dict[str, Any]) -> None:
+    _own_agent(socket, message)
+    try:
+        code = PauseCode(str(message.get("pause_code", "")))
+    except ValueError:
+        raise MessageRefusedError("Choose a pause reason.") from None
+    await hub.apply(socket, Pause(code))
+
+
+# Every action a browser may send, with the roles allowed to send it.
+MESSAGE_HANDLERS: dict[str, MessageHandler] = {
+    "ready": MessageHandler(frozenset({Role.AGENT}), _go_ready),
+    "pause": MessageHandler(frozenset({Role.AGENT}), _pause),
+}
+
+
+def session_channel(handle: str) -> str:
+    return f"session:{handle}"
+
+
+def channels_for(viewer: Viewer) -> list[str]:
+    channels = [session_channel(viewer.session.handle)]
+    if viewer.role is Role.AGENT:
+        channels.append(agent_channel(viewer.user_id))
+    elif viewer.role in MONITOR_ROLES:
+        channels.append(WALLBOARD_CHANNEL)
+    return channels
+
+
+class Hub:
+    def __init__(
+        self,
+        bus: Bus,
+        pages: Pages,
+        agents: AgentStates,
+        reload_viewer: Callable[[Viewer], Awaitable[Viewer | None]],
+    ) -> None:
+        self._bus = bus
+        self._pages = pages
+        self._agents = agents
+        self._reload_viewer = reload_viewer
+        self._cleanups: set[asyncio.Task[None]] = set()
+
+    async def session_ended(self, handle: str) -> None:
+        """Close that session's sockets, on whichever worker holds them."""
+        await self._bus.publish(session_channel(handle), {"type": "session.ended"})
+
+    async def serve(self, websocket: WebSocket, viewer: Viewer) -> None:
+        await websocket.accept()
+        socket = Socket(websocket, viewer)
+        try:
+            # Subscribe before sending the current state, so no change can fall between the two.
+            async with await self._bus.subscribe(*channels_for(viewer)) as subscription:
+                forwarding = asyncio.create_task(self._forward(socket, subscription))
+                try:
+                    await self._send_current(socket)
+                    while True:
+                        await self._receive(socket, await websocket.receive_text())
+                except (WebSocketDisconnect, RuntimeError):
+                    pass  # closed by the browser, or by us on sign-out
+                finally:
+                    forwarding.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await forwarding
+        finally:
+            if viewer.role is Role.AGENT:
+                # Runs to the end even when the server cancels this handler (shutting down).
+                cleanup = asyncio.create_task(self._connection_lost(viewer))
+                self._cleanups.add(cleanup)
+                cleanup.add_done_callback(self._cleanups.discard)
+                await asyncio.shield(cleanup)
+
+    async def _connection_lost(self, viewer: Viewer) -> None:
+        if await self._reload_viewer(viewer) is not None:
+            # Still signed in but no longer watching the screen: stop routing calls here.
+            await self._agents.apply(viewer, ConnectionLost())
+
+    async def apply(self, socket: Socket, command: GoReady | Pause) -> None:
+        result = await self._agents.apply(socket.viewer, command)
+        if isinstance(result, Refused):
+            raise MessageRefusedError(result.reason)
+
+    async def _recheck(self, socket: Socket, *, now: bool) -> Viewer | None:
+        """The socket's holder as the database sees them now; None (and the socket closed) when
+        they may no longer hold it: signed out, disabled, or given another role or clients,
+        which would change the channels they may follow."""
+        if not now and time.monotonic() - socket.checked_at < RECHECK_SECONDS:
+            return socket.viewer
+        viewer = await self._reload_viewer(socket.viewer)
+        if viewer is None or (viewer.role, viewer.scope) != (socket.viewer.role, socket.viewer.scope):
+            await socket.close()
+            return None
+        socket.viewer, socket.checked_at = viewer, time.monotonic()
+        return viewer
+
+    async def _receive(self, socket: Socket, text: str) -> None:
+        viewer = await self._recheck(socket, now=True)
+        if viewer is None:
+            return
+        try:
+            message = json.loads(text)
+            if not isinstance(message, dict):
+                raise MessageRefusedError("Unreadable message.")
+            headers = message.get("HEADERS")
+            token = headers.get(CSRF_HEADER) if isinstance(headers, dict) else None
+            if not tokens_match(token if isinstance(token, str) else None, viewer.session.csrf_token):
+                raise MessageRefusedError("The page was out of date. Reload it and try again.")
+            handler = MESSAGE_HANDLERS.get(str(message.get("action")))
+            if handler is None:
+                raise MessageRefusedError("Unknown action.")
+            if viewer.role not in handler.roles:
+                raise MessageRefusedError("Your role does not allow this action.")
+            await handler.handle(self, socket, message)
+        except (MessageRefusedError, json.JSONDecodeError) as refusal:
+            reason = str(refusal) if isinstance(refusal, MessageRefusedError) else "Unreadable message."
+            log.info("refused a message from user %s: %s", viewer.user_id, reason)
+            await socket.send(self._pages.render("fragments/notice.html", message=reason, oob=True))
+
+    async def _send_current(self, socket: Socket) -> None:
+        """Resynchronise a (re)connected tab with the present state."""
+        viewer = socket.viewer
+        if viewer.role is Role.AGENT:
+            await socket.send(self._state_bar(await self._agents.get(viewer.user_id)))
+            await socket.send(self._pages.render("fragments/notice.html", message="", oob=True))
+        elif viewer.role in MONITOR_ROLES:
+            await socket.send(self._monitor(viewer, await self._agents.all()))
+
+    def _state_bar(self, record: AgentRecord | None) -> str:
+        return self._pages.render(
+            "fragments/state_bar.html", record=record, pause_codes=AGENT_PAUSE_CODES, oob=True
+        )
+
+    def _monitor(self, viewer: Viewer, records: list[AgentRecord]) -> str:
+        visible = [record for record in records if viewer.scope.overlaps(record.scope)]
+        return self._pages.render("fragments/agent_monitor.html", records=visible, oob=True)
+
+    async def _forward(self, socket: Socket, subscription: AsyncIterator[Message]) -> None:
+        async for message in subscription:
+            if await self._recheck(socket, now=False) is None:
+                return
+            try:
+                html = await self._render(socket, message)
+            except Exception:
+                log.exception("could not render %s on %s", message.body.get("type"), message.channel)
+                continue
+            if html is None:
+                await socket.close()
+                return
+            try:
+                await socket.send(html)
+            except WebSocketDisconnect:
+                return  # the browser went away; the receiving side cleans up
+
+    async def _render(self, socket: Socket, message: Message) -> str | None:
+        """The fragment for this socket, or None when the socket must close."""
+        if message.channel == session_channel(socket.viewer.session.handle):
+            return None
+        if message.channel == WALLBOARD_CHANNEL:
+            return self._monitor(socket.viewer, await self._agents.all())
+        state = message.body if message.body.get("type") == "agent.state" else None
+        return self._state_bar(None if state is None else AgentRecord.from_json(state))
