@@ -176,7 +176,7 @@ def _worker(url: str, person_ids: list[int], seconds: float, batch: int, seed_va
         debts: dict[int, list[int]] = {}
         for debt_id, person_id in session.execute(sa.select(Debt.id, Debt.person_id)):
             debts.setdefault(person_id, []).append(debt_id)
-        numbers = dict(session.execute(sa.select(Phone.person_id, Phone.number)).tuples().all())
+        numbers = dict(session.execute(sa.select(Phone.person_id, Phone.number)).all())
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
