@@ -1,0 +1,1 @@
+"""Carrier simulator: a SIP peer that answers each dialed number the way a seeded profile says."""
