@@ -38,6 +38,7 @@ class AgentRecord:
             "activity": self.status.activity.value,
             "pause_code": None if self.status.pause_code is None else self.status.pause_code.value,
             "since": self.status.since.isoformat(),
+            "call": self.status.call,
         }
 
     @classmethod
@@ -51,6 +52,7 @@ class AgentRecord:
                 Activity(data["activity"]),
                 None if data["pause_code"] is None else PauseCode(data["pause_code"]),
                 dt.datetime.fromisoformat(data["since"]),
+                data.get("call"),
             ),
         )
 

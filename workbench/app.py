@@ -20,8 +20,13 @@ from infra.models import Role
 from infra.passwords import DEFAULT_HASHER
 from infra.settings import Settings
 from workbench import auth, views
+from workbench.agent_routes import agent_event_renderers, agent_routes
 from workbench.agents import AgentStates
+from workbench.api import api_routes
+from workbench.compliance_console_routes import compliance_routes
 from workbench.live_store import LiveStore, MemoryLiveStore, RedisLiveStore
+from workbench.manager_routes import manager_routes
+from workbench.manager_wallboard import Wallboard
 from workbench.pages import Pages
 from workbench.security import (
     ALL_ROLES,
@@ -53,8 +58,9 @@ def build_routes() -> list[BaseRoute]:
         route("/logout", auth.sign_out, roles=ALL_ROLES, methods=("POST",), name="sign_out"),
         route("/", views.home, roles=ALL_ROLES, name="home"),
         route("/agent", views.agent_home, roles={Role.AGENT}, name="agent_home"),
-        route("/manager", views.manager_home, roles={Role.MANAGER, Role.ADMIN}, name="manager_home"),
-        route("/compliance", views.compliance_home, roles={Role.COMPLIANCE}, name="compliance_home"),
+        *manager_routes(),
+        *compliance_routes(),
+        *api_routes(),
         route(
             "/clients/{client_id:int}/campaigns",
             views.client_campaigns,
@@ -62,6 +68,7 @@ def build_routes() -> list[BaseRoute]:
             client_param="client_id",
             name="client_campaigns",
         ),
+        *agent_routes(),
         websocket_route("/ws", _websocket, roles=ALL_ROLES),
         public_mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
@@ -103,7 +110,14 @@ def create_app(
             session = await sessions.get(viewer.session.id)
             return None if session is None else await services.run_db(lambda db: load_viewer(db, session))
 
-        hub = Hub(app_bus, pages, agents, reload_viewer)
+        hub = Hub(
+            app_bus,
+            pages,
+            agents,
+            reload_viewer,
+            renderers=agent_event_renderers(lambda: services),
+            wallboard=Wallboard(db_sessions, pages, clock),
+        )
         services = Services(
             settings=settings,
             engine=engine,

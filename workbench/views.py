@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from campaigns.models import Campaign
-from compliance import audit
-from compliance.models import AuditChainHead, AuditEvent
 from infra.models import Client
 from workbench.agent_state import AGENT_PAUSE_CODES
 from workbench.auth import LANDING_PAGES
@@ -29,30 +25,6 @@ async def agent_home(request: Request, viewer: Viewer) -> Response:
     record = await services.agents.get(viewer.user_id)
     return services.pages.page(
         request, "agent.html", viewer=viewer, clients=clients, record=record, pause_codes=AGENT_PAUSE_CODES
-    )
-
-
-async def manager_home(request: Request, viewer: Viewer) -> Response:
-    services = services_of(request)
-    clients = await services.run_db(lambda db: visible_clients(db, viewer.scope))
-    records = [record for record in await services.agents.all() if viewer.scope.overlaps(record.scope)]
-    return services.pages.page(request, "manager.html", viewer=viewer, clients=clients, records=records)
-
-
-async def compliance_home(request: Request, viewer: Viewer) -> Response:
-    services = services_of(request)
-
-    def load(db: Session) -> tuple[list[Client], int, dt.datetime | None]:
-        head = db.get(AuditChainHead, audit.HEAD_ID)
-        events = head.seq if head is not None else 0
-        last_at = (
-            db.scalar(sa.select(AuditEvent.occurred_at).where(AuditEvent.seq == events)) if events else None
-        )
-        return visible_clients(db, viewer.scope), events, last_at
-
-    clients, events, last_at = await services.run_db(load)
-    return services.pages.page(
-        request, "compliance.html", viewer=viewer, clients=clients, audit_events=events, last_event_at=last_at
     )
 
 

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -29,6 +29,7 @@ from infra.bus.base import Bus, Message
 from infra.models import Role
 from workbench.agent_state import AGENT_PAUSE_CODES, ConnectionLost, GoReady, Pause, PauseCode, Refused
 from workbench.agents import WALLBOARD_CHANNEL, AgentRecord, AgentStates, agent_channel
+from workbench.manager_wallboard import Wallboard
 from workbench.pages import Pages
 from workbench.security import CSRF_HEADER, POLICY_VIOLATION, tokens_match
 from workbench.viewer import Viewer
@@ -63,6 +64,8 @@ class MessageRefusedError(Exception):
 
 
 Handler = Callable[["Hub", Socket, dict[str, Any]], Awaitable[None]]
+# Renders one kind of bus event (by its "type") for one tab's holder; "" sends nothing.
+EventRenderer = Callable[[Viewer, dict[str, Any]], Awaitable[str]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +121,12 @@ class Hub:
         pages: Pages,
         agents: AgentStates,
         reload_viewer: Callable[[Viewer], Awaitable[Viewer | None]],
+        *,
+        renderers: Mapping[str, EventRenderer] | None = None,
+        wallboard: Wallboard | None = None,
     ) -> None:
+        self._renderers = dict(renderers or {})
+        self._wallboard = wallboard
         self._bus = bus
         self._pages = pages
         self._agents = agents
@@ -136,6 +144,7 @@ class Hub:
             # Subscribe before sending the current state, so no change can fall between the two.
             async with await self._bus.subscribe(*channels_for(viewer)) as subscription:
                 forwarding = asyncio.create_task(self._forward(socket, subscription))
+                ticking = asyncio.create_task(self._tick(socket))
                 try:
                     await self._send_current(socket)
                     while True:
@@ -143,9 +152,10 @@ class Hub:
                 except (WebSocketDisconnect, RuntimeError):
                     pass  # closed by the browser, or by us on sign-out
                 finally:
-                    forwarding.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await forwarding
+                    for task in (forwarding, ticking):
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
         finally:
             if viewer.role is Role.AGENT:
                 # Runs to the end even when the server cancels this handler (shutting down).
@@ -207,7 +217,7 @@ class Hub:
             await socket.send(self._state_bar(await self._agents.get(viewer.user_id)))
             await socket.send(self._pages.render("fragments/notice.html", message="", oob=True))
         elif viewer.role in MONITOR_ROLES:
-            await socket.send(self._monitor(viewer, await self._agents.all()))
+            await socket.send(await self._monitor_and_board(viewer))
 
     def _state_bar(self, record: AgentRecord | None) -> str:
         return self._pages.render(
@@ -217,6 +227,32 @@ class Hub:
     def _monitor(self, viewer: Viewer, records: list[AgentRecord]) -> str:
         visible = [record for record in records if viewer.scope.overlaps(record.scope)]
         return self._pages.render("fragments/agent_monitor.html", records=visible, oob=True)
+
+    async def _monitor_and_board(self, viewer: Viewer) -> str:
+        records = await self._agents.all()
+        html = self._monitor(viewer, records)
+        if self._wallboard is not None:
+            html += await self._wallboard.render(viewer, records, oob=True)
+        return html
+
+    async def _tick(self, socket: Socket) -> None:
+        """Wallboard figures that change without an event of their own (calls placed, answered,
+        promises taken) reach managers' tabs this often."""
+        if self._wallboard is None or socket.viewer.role not in MONITOR_ROLES:
+            return
+        while True:
+            await asyncio.sleep(self._wallboard.tick_seconds)
+            if await self._recheck(socket, now=False) is None:
+                return
+            try:
+                html = await self._monitor_and_board(socket.viewer)
+            except Exception:
+                log.exception("could not render the wallboard")
+                continue
+            try:
+                await socket.send(html)
+            except (WebSocketDisconnect, RuntimeError):
+                return  # the browser went away; the receiving side cleans up
 
     async def _forward(self, socket: Socket, subscription: AsyncIterator[Message]) -> None:
         async for message in subscription:
@@ -230,6 +266,8 @@ class Hub:
             if html is None:
                 await socket.close()
                 return
+            if not html:
+                continue
             try:
                 await socket.send(html)
             except WebSocketDisconnect:
@@ -240,6 +278,9 @@ class Hub:
         if message.channel == session_channel(socket.viewer.session.handle):
             return None
         if message.channel == WALLBOARD_CHANNEL:
-            return self._monitor(socket.viewer, await self._agents.all())
+            return await self._monitor_and_board(socket.viewer)
+        renderer = self._renderers.get(str(message.body.get("type")))
+        if renderer is not None:
+            return await renderer(socket.viewer, message.body)
         state = message.body if message.body.get("type") == "agent.state" else None
         return self._state_bar(None if state is None else AgentRecord.from_json(state))
