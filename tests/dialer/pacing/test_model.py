@@ -1,0 +1,238 @@
+"""The predictive pacer's pieces: survival tables, the margin solver, estimators and the controller."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dialer.pacing import AgentPhase, PacingConfig, PacingEvent, PacingState
+from dialer.pacing.controller import AbandonController, ControllerSettings
+from dialer.pacing.model import (
+    RecentDurations,
+    RecentOutcomes,
+    agent_free_table,
+    live_answer_table,
+    lognormal_quantiles,
+    max_calls_within_margin,
+)
+from dialer.pacing.predictive import PredictivePacer, setting_for_team
+
+
+def _point_mass(at_s: int, bins: int) -> np.ndarray:
+    pmf = np.zeros(bins)
+    pmf[at_s] = 1.0
+    return pmf
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "horizon", "expected"),
+    [
+        (0, 5.0, 0.0),  # a 10-s wrap just started cannot end within 5 s
+        (0, 12.0, 1.0),
+        (8, 1.0, 0.0),
+        (8, 4.0, 1.0),
+        (10, 0.2, 0.2),  # inside the bin of the mass: a fifth of the bin, spread uniformly
+        (30, 1.0, 1.0),  # past the longest sample: the last supported row
+    ],
+)
+def test_wrap_free_table(elapsed: int, horizon: float, expected: float) -> None:
+    table = agent_free_table(_point_mass(10, 60), None, [horizon], observations=100)
+    assert table[elapsed, 0] == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "horizon", "expected"),
+    [
+        (0, 100.0, 0.0),  # 100 s of talk and 20 s of wrap ahead
+        (90, 25.0, 0.0),  # about 10.5 s of talk then 20.5 s of wrap remain
+        (90, 40.0, 1.0),
+        (100, 25.0, 1.0),
+    ],
+)
+def test_talk_free_table_adds_the_wrap(elapsed: int, horizon: float, expected: float) -> None:
+    table = agent_free_table(_point_mass(100, 300), _point_mass(20, 60), [horizon], observations=100)
+    assert table[elapsed, 0] == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("rate", "age_bins", "horizon", "expected"),
+    [
+        (1.0, 0, 5.0, 0.0),  # every call answers live at 10 s
+        (1.0, 0, 15.0, 1.0),
+        (0.5, 0, 15.0, 0.5),  # half answer live at 10 s, the rest resolve otherwise at 20 s
+        (0.5, 10, 10.0, 0.5),  # at 5 s nothing has resolved yet
+        (0.5, 24, 5.0, 0.0),  # at 12 s the live ones are gone: the call will not answer live
+    ],
+)
+def test_live_answer_table(rate: float, age_bins: int, horizon: float, expected: float) -> None:
+    step = 0.5
+    edges = np.arange(120) * step
+    live_cdf = (edges > 10.0).astype(float)
+    other_cdf = (edges > 20.0).astype(float)
+    table = live_answer_table(live_cdf, other_cdf, rate, step, [horizon])
+    assert table[age_bins, 0] == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("surplus", "variance", "q", "z", "expected"),
+    [
+        (-3.0, 0.0, 0.5, 0.0, 6.0),  # 3 free agents, each call answers half the time: 6 calls on average
+        (-3.0, 0.0, 0.5, -1.0, 4.0),  # -3 + 0.5 n <= -sqrt(0.25 n)
+        (-3.0, 1.0, 0.5, -1.0, 3.0),  # -3 + 0.5 n <= -sqrt(1 + 0.25 n)
+        (0.0, 0.0, 0.5, 0.0, 0.0),
+    ],
+)
+def test_margin_solver(surplus: float, variance: float, q: float, z: float, expected: float) -> None:
+    n = max_calls_within_margin(np.array([surplus]), np.array([variance]), np.array([q]), z)
+    assert math.floor(n + 1e-9) == expected  # the pacer launches whole calls
+
+
+def test_margin_solver_reports_a_broken_margin() -> None:
+    assert max_calls_within_margin(np.array([1.0]), np.array([0.5]), np.array([0.3]), -1.0) < 0
+
+
+def test_margin_solver_takes_the_tightest_horizon() -> None:
+    both = max_calls_within_margin(np.array([-3.0, -2.0]), np.zeros(2), np.array([0.5, 0.5]), 0.0)
+    assert both == pytest.approx(4.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    surplus=st.floats(-50.0, 5.0),
+    variance=st.floats(0.0, 30.0),
+    q=st.floats(0.02, 0.9),
+    z=st.floats(-4.0, 0.0),
+    dz=st.floats(0.0, 1.0),
+)
+def test_margin_solver_is_monotone(surplus: float, variance: float, q: float, z: float, dz: float) -> None:
+    def solve(s: float, zz: float) -> float:
+        return max(0.0, max_calls_within_margin(np.array([s]), np.array([variance]), np.array([q]), zz))
+
+    assert solve(surplus, z + dz) >= solve(surplus, z) - 1e-6  # a looser margin never dials fewer
+    assert solve(surplus + 1.0, z) <= solve(surplus, z) + 1e-6  # more expected answers, fewer calls
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    talk=st.lists(st.floats(1.0, 1200.0), min_size=1, max_size=80),
+    wrap=st.lists(st.floats(1.0, 200.0), min_size=1, max_size=80),
+)
+def test_free_tables_are_probabilities_growing_with_the_horizon(talk: list[float], wrap: list[float]) -> None:
+    talk_pmf = RecentDurations(talk, 100).histogram(1.0, 1300)
+    wrap_pmf = RecentDurations(wrap, 100).histogram(1.0, 300)
+    horizons = [4.0, 10.0, 20.0, 34.0]
+    for table in (
+        agent_free_table(talk_pmf, wrap_pmf, horizons, len(talk)),
+        agent_free_table(wrap_pmf, None, horizons, len(wrap)),
+    ):
+        assert table.min() >= 0.0
+        assert table.max() <= 1.0
+        assert (np.diff(table, axis=1) >= -1e-12).all()
+
+
+def test_recent_durations_push_the_prior_out() -> None:
+    durations = RecentDurations([100.0] * 4, capacity=4)
+    for _ in range(4):
+        durations.add(2.5)
+    assert durations.histogram(1.0, 10)[2] == 1.0
+
+
+def test_recent_outcomes_blend_prior_and_data() -> None:
+    outcomes = RecentOutcomes(prior_rate=0.5, prior_weight=10.0, capacity=10)
+    for live in [True] * 10 + [False] * 10:
+        outcomes.add(live)
+    assert outcomes.rate == pytest.approx(5.0 / 20.0)
+
+
+def test_lognormal_quantiles_have_the_mean() -> None:
+    assert np.mean(lognormal_quantiles(180.0, 0.5, 400)) == pytest.approx(180.0, rel=0.02)
+
+
+def test_budget_score_counts_today_and_the_window() -> None:
+    controller = AbandonController(ControllerSettings(target=0.03))
+    for _ in range(100):
+        controller.record_answer(10.0, abandoned=False)
+    assert controller.budget_score() == pytest.approx(3.0 / math.sqrt(4.0))
+    controller.record_answer(11.0, abandoned=True)
+    controller.record_answer(11.0, abandoned=True)
+    controller.record_answer(11.0, abandoned=True)
+    controller.record_answer(11.0, abandoned=True)
+    assert controller.budget_score() < 0
+    controller.start_day(0.0)
+    assert controller.today().live == 0.0
+    assert controller.budget_score() < 0  # yesterday's overrun still weighs on the window
+
+
+def test_abandons_make_the_controller_cautious_and_quiet_days_bolder() -> None:
+    settings_ = ControllerSettings(target=0.03, z_initial=-2.0)
+    careful = AbandonController(settings_)
+    bold = AbandonController(settings_)
+    for i in range(200):
+        careful.record_answer(float(i), abandoned=i % 10 == 0)
+        bold.record_answer(float(i), abandoned=False)
+    careful.advance(1800.0)
+    bold.advance(1800.0)
+    assert careful.z < -2.0 < bold.z
+
+
+def test_team_settings_grow_bolder_with_team_size() -> None:
+    small, large = setting_for_team(5), setting_for_team(200)
+    assert small.target <= large.target
+    assert small.z_initial <= large.z_initial
+
+
+def test_predictive_aims_below_the_limit_in_force() -> None:
+    default, explicit, strict = (
+        PredictivePacer(agents=5),
+        PredictivePacer(agents=5, target=0.03),
+        PredictivePacer(agents=5),
+    )
+    default.reset(PacingConfig(), 1)
+    explicit.reset(PacingConfig(), 1)
+    strict.reset(PacingConfig(abandon_target=0.015), 1)
+    aims = [pacer.aim for pacer in (default, explicit, strict)]
+    assert aims[0] == aims[1] == setting_for_team(5).target < 0.03
+    assert aims[2] == pytest.approx(aims[0] / 2)
+
+
+def _state(phases: list[AgentPhase], ringing: list[float]) -> PacingState:
+    return PacingState(
+        t=100.0,
+        agent_phase=phases,
+        agent_elapsed_s=[170.0] * len(phases),
+        ringing_elapsed_s=ringing,
+        waiting_elapsed_s=[],
+        lines_in_use=len(ringing),
+        leads_available=1000,
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    phases=st.lists(st.sampled_from([AgentPhase.IDLE, AgentPhase.TALK, AgentPhase.WRAP]), max_size=40),
+    ringing=st.lists(st.floats(0.0, 30.0), max_size=10),
+)
+def test_predictive_never_dials_fewer_than_progressive(
+    phases: list[AgentPhase], ringing: list[float]
+) -> None:
+    pacer = PredictivePacer(agents=len(phases))
+    pacer.reset(PacingConfig(), 1)
+    idle = sum(p == AgentPhase.IDLE for p in phases)
+    assert pacer.decide(_state(phases, ringing)) >= idle - len(ringing)
+
+
+def test_predictive_dials_ahead_for_agents_about_to_finish() -> None:
+    pacer = PredictivePacer(agents=20)
+    pacer.reset(PacingConfig(), 1)
+    for i in range(300):
+        pacer.observe(PacingEvent(float(i), "talk_end", None, 180.0))
+        pacer.observe(PacingEvent(float(i), "wrap_end", None, 5.0))
+    pacer.observe(PacingEvent(400.0, "resolved", "live", 8.0))
+    finishing = PacingState(400.0, [AgentPhase.WRAP] * 20, [4.9] * 20, [], [], 0, 1000)
+    just_started = PacingState(400.0, [AgentPhase.TALK] * 20, [1.0] * 20, [], [], 0, 1000)
+    assert pacer.decide(finishing) > 0
+    assert pacer.decide(just_started) == 0
