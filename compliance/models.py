@@ -16,24 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from infra.db import Base, BigId, utcnow
 from infra.models import str_enum
-
-
-class Outcome(enum.StrEnum):
-    """The one outcome vocabulary of the dialer, the ledger and the compliance-check contract."""
-
-    BUSY = "busy"
-    NOT_IN_SERVICE = "not_in_service"
-    NETWORK_FAILURE = "network_failure"
-    NO_ANSWER = "no_answer"
-    VOICEMAIL = "voicemail"
-    VOICEMAIL_MESSAGE_LEFT = "voicemail_message_left"
-    MACHINE = "machine"
-    ANSWERED_NO_CONVERSATION = "answered_no_conversation"
-    ABANDONED = "abandoned"
-    CONVERSATION = "conversation"
-    THIRD_PARTY_CONVERSATION = "third_party_conversation"
-    INBOUND_MESSAGE = "inbound_message"
-    INBOUND_NO_AGENT = "inbound_no_agent"
+from infra.vocabulary import Outcome as Outcome  # re-exported: the columns and events speak it
 
 
 class NoticeType(enum.StrEnum):

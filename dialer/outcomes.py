@@ -11,21 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-class Outcome(StrEnum):
-    BUSY = "busy"
-    NOT_IN_SERVICE = "not_in_service"
-    NETWORK_FAILURE = "network_failure"
-    NO_ANSWER = "no_answer"
-    VOICEMAIL = "voicemail"
-    VOICEMAIL_MESSAGE_LEFT = "voicemail_message_left"
-    MACHINE = "machine"
-    ANSWERED_NO_CONVERSATION = "answered_no_conversation"
-    ABANDONED = "abandoned"
-    CONVERSATION = "conversation"
-    THIRD_PARTY_CONVERSATION = "third_party_conversation"
-    INBOUND_MESSAGE = "inbound_message"
-    INBOUND_NO_AGENT = "inbound_no_agent"
+from infra.vocabulary import Outcome as Outcome  # re-exported: the columns and events speak it
 
 
 class HungUpBy(StrEnum):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from infra.vocabulary import Outcome as Outcome  # re-exported: the columns and events speak it
+
 
 class NoticeType(StrEnum):
     CEASE_COMMUNICATION = "cease_communication"
@@ -55,22 +57,6 @@ class Direction(StrEnum):
 class Party(StrEnum):
     CONSUMER = "consumer"
     THIRD_PARTY = "third_party"
-
-
-class Outcome(StrEnum):
-    BUSY = "busy"
-    NOT_IN_SERVICE = "not_in_service"
-    NETWORK_FAILURE = "network_failure"
-    NO_ANSWER = "no_answer"
-    VOICEMAIL = "voicemail"
-    VOICEMAIL_MESSAGE_LEFT = "voicemail_message_left"
-    MACHINE = "machine"
-    ANSWERED_NO_CONVERSATION = "answered_no_conversation"
-    ABANDONED = "abandoned"
-    CONVERSATION = "conversation"
-    THIRD_PARTY_CONVERSATION = "third_party_conversation"
-    INBOUND_MESSAGE = "inbound_message"
-    INBOUND_NO_AGENT = "inbound_no_agent"
 
 
 class DialMode(StrEnum):
