@@ -8,7 +8,7 @@ from sqlalchemy import MetaData
 
 from infra.db import Base
 
-MODEL_MODULES = ("infra.models", "campaigns.models", "compliance.models")
+MODEL_MODULES = ("infra.models", "campaigns.models", "compliance.models", "campaigns.engine.models")
 
 
 def load_metadata() -> MetaData:

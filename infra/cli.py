@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("campaigns.sample_cli:sample", "Write synthetic sample data."),
     "audit": ("compliance.audit_cli:audit", "Verify the tamper-evident audit chain."),
     "compliance": ("compliance.cli:compliance", "Compliance checks and reports."),
+    "engine": (
+        "campaigns.engine_cli:engine",
+        "Run campaigns: the pacing engine (with simulated agents for now).",
+    ),
     "sim": ("dialer.sim_cli:sim", "Simulators: the SIP carrier and agent phones."),
     "web": ("workbench.web_cli:web", "Serve the workbench and consoles (HTTP and WebSocket)."),
     "demo": ("workbench.demo:demo", "Start the whole system on embedded defaults with sample data."),
@@ -31,6 +35,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "pacing": ("dialer.pacing.bench:bench_pacing", "Pacers against the baselines in the simulator."),
     "amd": ("dialer.amd.bench:bench_amd", "Answering-machine detection accuracy and decision time."),
     "sip": ("dialer.sip.bench:bench_sip", "Concurrent bridged calls over loopback SIP."),
+    "engine": (
+        "campaigns.engine.comparison:bench_engine",
+        "A live predictive campaign against the simulator's prediction.",
+    ),
     "gate": ("campaigns.gate_bench:bench_gate", "Dial-gate decisions per second on PostgreSQL."),
 }
 
