@@ -20,6 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from campaigns.campaign_settings import CampaignSpec, CampaignSpecError, Problem, parse_campaign
+from campaigns.lifecycle import CampaignAction, Refused
 from campaigns.models import CallList, Debt, ImportRun, Person, Phone
 from compliance.policy import DEFAULT_POLICY, CaseError, UnknownPolicyError, evaluate, load_policy, parse_case
 from infra.models import Role
@@ -40,9 +42,7 @@ from workbench.manager_campaigns import (
     create_campaign,
     update_campaign,
 )
-from workbench.manager_lifecycle import CampaignAction, Refused
 from workbench.manager_lists import import_run, import_runs, list_rows
-from workbench.manager_schema import CampaignSpec, CampaignSpecError, Problem, parse_campaign
 from workbench.security import ALL_ROLES, GuardedRoute, route
 from workbench.services import services_of
 from workbench.viewer import Viewer

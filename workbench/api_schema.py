@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from campaigns.campaign_settings import RETRYABLE_OUTCOMES, MachineAction
 from campaigns.models import CampaignStatus, DialMode
 from compliance.models import Outcome
-from workbench.manager_schema import RETRYABLE_OUTCOMES, MachineAction
 
 JSON = "application/json"
 

@@ -18,12 +18,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from campaigns.campaign_settings import CLOCK, WEEKDAYS
 from campaigns.models import Debt, Person, Phone
 from compliance import audit
 from compliance.models import ContactRestriction, DirectConsent, Notice, NoticeType, RestrictionKind
 from infra.db import utcnow
 from workbench.manager_http import form_text, form_texts, not_found, page, parse_local_moment
-from workbench.manager_schema import CLOCK, WEEKDAYS
 from workbench.services import services_of
 from workbench.viewer import ClientScope, Viewer
 

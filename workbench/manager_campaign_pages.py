@@ -9,6 +9,17 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from campaigns.campaign_settings import (
+    RETRYABLE_OUTCOMES,
+    WEEKDAYS,
+    CampaignSettings,
+    CampaignSpecError,
+    MachineAction,
+    Problem,
+    campaign_document_from_form,
+    parse_campaign,
+)
+from campaigns.lifecycle import ACTION_LABELS, CampaignAction, Refused, available_actions, can_edit
 from campaigns.models import CallList, DialMode
 from compliance.models import Outcome
 from infra.models import Client
@@ -25,17 +36,6 @@ from workbench.manager_campaigns import (
     update_campaign,
 )
 from workbench.manager_http import form_fields, form_text, form_texts, not_found, page
-from workbench.manager_lifecycle import ACTION_LABELS, CampaignAction, Refused, available_actions, can_edit
-from workbench.manager_schema import (
-    RETRYABLE_OUTCOMES,
-    WEEKDAYS,
-    CampaignSettings,
-    CampaignSpecError,
-    MachineAction,
-    Problem,
-    campaign_document_from_form,
-    parse_campaign,
-)
 from workbench.services import services_of
 from workbench.viewer import Viewer, visible_clients
 

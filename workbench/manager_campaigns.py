@@ -1,7 +1,7 @@
 """Campaigns: the database side shared by the manager's pages and the JSON API.
 
-Every write checks the viewer's client scope, validates through `manager_schema` and
-`manager_lifecycle`, and is audited in its own transaction.
+Every write checks the viewer's client scope, validates through `campaigns.campaign_settings` and
+`campaigns.lifecycle`, and is audited in its own transaction.
 """
 
 from __future__ import annotations
@@ -12,11 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.models import CallList, Campaign, CampaignList, CampaignStatus
-from compliance import audit
-from infra.models import Client
-from workbench.manager_lifecycle import CampaignAction, Readiness, Refused, can_edit, transition
-from workbench.manager_schema import (
+from campaigns.campaign_settings import (
     RETRYABLE_OUTCOMES,
     CampaignSettings,
     CampaignSpec,
@@ -24,6 +20,10 @@ from workbench.manager_schema import (
     Problem,
     parse_settings,
 )
+from campaigns.lifecycle import CampaignAction, Readiness, Refused, can_edit, transition
+from campaigns.models import CallList, Campaign, CampaignList, CampaignStatus
+from compliance import audit
+from infra.models import Client
 from workbench.viewer import ClientScope, Viewer
 
 

@@ -9,17 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaigns.models import CampaignStatus, DialMode
-from compliance.models import Outcome
-from workbench.manager_lifecycle import (
-    CampaignAction,
-    Readiness,
-    Refused,
-    available_actions,
-    can_edit,
-    transition,
-)
-from workbench.manager_schema import (
+from campaigns.campaign_settings import (
     DEFAULT_RETRY_RULES,
     CampaignSettings,
     CampaignSpecError,
@@ -29,6 +19,16 @@ from workbench.manager_schema import (
     parse_campaign,
     parse_settings,
 )
+from campaigns.lifecycle import (
+    CampaignAction,
+    Readiness,
+    Refused,
+    available_actions,
+    can_edit,
+    transition,
+)
+from campaigns.models import CampaignStatus, DialMode
+from compliance.models import Outcome
 
 
 def _problems(document: Any) -> list[tuple[str, str]]:
