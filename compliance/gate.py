@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance import policy as rules
-from compliance.ledger import is_counted
 from compliance.models import (
     AttemptDebt,
     AttemptStatus,
@@ -291,16 +290,15 @@ def _scope(debt_ids: Sequence[int]) -> frozenset[str] | None:
 def _history_call(attempt: ContactAttempt, debt_ids: frozenset[int]) -> model.HistoryCall:
     # An attempt still in flight has no outcome yet: it is taken as a connected call without a
     # conversation, which counts toward the caps, the conservative reading until it resolves.
+    # (Cancelled attempts never reach here: `load_compliance_records` leaves them out.)
     outcome = attempt.outcome or Outcome.NO_ANSWER
-    if not is_counted(attempt.status, attempt.outcome):
-        outcome = attempt.outcome or Outcome.NETWORK_FAILURE
     return model.HistoryCall(
         at=attempt.dialed_at or attempt.reserved_at,
         direction=model.Direction(attempt.direction),
         number=attempt.number,
         debt_ids=_ids(debt_ids),
         party=model.Party(attempt.party or "consumer"),
-        outcome=model.Outcome(outcome.value),
+        outcome=outcome,
         mode=model.DialMode(attempt.mode.value),
     )
 
