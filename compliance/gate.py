@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance import policy as rules
+from compliance.batch_sql import among
+from compliance.gate_writes import store_batch
 from compliance.models import (
     AttemptDebt,
     AttemptStatus,
@@ -27,7 +29,6 @@ from compliance.models import (
     ContactRestriction,
     DialingMode,
     DirectConsent,
-    GateDecision,
     Notice,
     NoticeType,
     Outcome,
@@ -123,7 +124,11 @@ class DialGate:
         return result
 
     def reserve_many(self, requests: Sequence[DialRequest]) -> list[GateResult]:
-        """Decide several calls, to different people, in one transaction (a hopper's batch)."""
+        """Decide several calls, to different people, in one transaction (a hopper's batch).
+
+        A fixed number of statements whatever the batch size: one for the locks, one set-based
+        read per record table, and the writes of `store_batch`.
+        """
         people = [request.person_id for request in requests]
         if len(set(people)) != len(people):
             raise ValueError("one batch may hold one call per person")
@@ -131,61 +136,63 @@ class DialGate:
             lock_people(session, people)
             cases = self._cases(session, requests)
             verdicts = [rules.evaluate(case, self._policy) for case, _ in cases]
+            documents = [verdict.to_json() for verdict in verdicts]
             decisions = [
-                GateDecision(
-                    decided_at=request.at,
-                    person_id=request.person_id,
-                    number=request.number,
-                    mode=request.mode,
-                    policy_name=self._policy.name,
-                    policy_version=self._policy.version_for(case),
-                    inputs_digest=rules.inputs_digest(case),
-                    allowed=verdict.allowed,
-                    rule=verdict.rule,
-                    reason=verdict.reason,
-                    next_allowed_at=verdict.next_allowed_at,
-                    verdict=verdict.to_json(),
+                {
+                    "decided_at": request.at,
+                    "person_id": request.person_id,
+                    "number": request.number,
+                    "mode": request.mode,
+                    "policy_name": self._policy.name,
+                    "policy_version": self._policy.version_for(case),
+                    "inputs_digest": rules.inputs_digest(case),
+                    "allowed": verdict.allowed,
+                    "rule": verdict.rule,
+                    "reason": verdict.reason,
+                    "next_allowed_at": verdict.next_allowed_at,
+                    "verdict": document,
+                }
+                for request, (case, _), verdict, document in zip(
+                    requests, cases, verdicts, documents, strict=True
                 )
-                for request, (case, _), verdict in zip(requests, cases, verdicts, strict=True)
             ]
-            session.add_all(decisions)
-            session.flush()
-            attempts: list[ContactAttempt | None] = [
-                ContactAttempt(
-                    uuid=str(uuid.uuid4()),
-                    client_id=account.client_id,
-                    campaign_id=request.campaign_id,
-                    person_id=request.person_id,
-                    phone_id=request.phone_id,
-                    number=request.number,
-                    direction="outbound",
-                    mode=request.mode,
-                    status=AttemptStatus.RESERVED,
-                    agent_id=request.agent_id,
-                    reserved_at=request.at,
-                    gate_decision_id=decision.id,
-                )
-                if decision.allowed
-                else None
-                for request, (_, account), decision in zip(requests, cases, decisions, strict=True)
+            uuids = {
+                request.person_id: str(uuid.uuid4())
+                for request, verdict in zip(requests, verdicts, strict=True)
+                if verdict.allowed
+            }
+            attempts = [
+                {
+                    "uuid": uuids[request.person_id],
+                    "client_id": account.client_id,
+                    "campaign_id": request.campaign_id,
+                    "person_id": request.person_id,
+                    "phone_id": request.phone_id,
+                    "number": request.number,
+                    "direction": "outbound",
+                    "mode": request.mode,
+                    "status": AttemptStatus.RESERVED,
+                    "agent_id": request.agent_id,
+                    "reserved_at": request.at,
+                }
+                for request, (_, account), verdict in zip(requests, cases, verdicts, strict=True)
+                if verdict.allowed
             ]
-            session.add_all(attempt for attempt in attempts if attempt)
-            session.flush()
-            session.add_all(
-                AttemptDebt(attempt_id=attempt.id, debt_id=debt)
-                for request, attempt in zip(requests, attempts, strict=True)
-                if attempt
-                for debt in request.debt_ids
+            stored = store_batch(
+                session,
+                decisions,
+                attempts,
+                {request.person_id: request.debt_ids for request in requests},
             )
             return [
                 GateResult(
-                    allowed=decision.allowed,
-                    verdict=decision.verdict,
-                    decision_id=decision.id,
-                    attempt_id=attempt.id if attempt else None,
-                    attempt_uuid=attempt.uuid if attempt else None,
+                    allowed=verdict.allowed,
+                    verdict=document,
+                    decision_id=stored.decisions[request.person_id],
+                    attempt_id=stored.attempts.get(request.person_id),
+                    attempt_uuid=uuids.get(request.person_id),
                 )
-                for decision, attempt in zip(decisions, attempts, strict=True)
+                for request, verdict, document in zip(requests, verdicts, documents, strict=True)
             ]
 
     def _cases(
@@ -220,63 +227,109 @@ def lock_people(session: Session, person_ids: Sequence[int]) -> None:
         )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """What the rules need of one recent attempt: plain values, cheaper to load than an entity."""
+
+    reserved_at: dt.datetime
+    dialed_at: dt.datetime | None
+    direction: str
+    number: str
+    party: str | None
+    outcome: Outcome | None
+    mode: DialingMode
+    debt_ids: frozenset[int]
+
+
 @dataclasses.dataclass(frozen=True)
 class ComplianceRecords:
     notices: Sequence[Notice]
     restrictions: Sequence[ContactRestriction]
     consents: Sequence[DirectConsent]
-    attempts: Sequence[ContactAttempt]
-    attempt_debts: dict[int, frozenset[int]]
+    attempts: Sequence[AttemptRecord]
 
 
 def load_compliance_records(
     session: Session, person_ids: Sequence[int], at: dt.datetime
 ) -> dict[int, ComplianceRecords]:
-    """Each person's notices, live restrictions, recent consents and recent attempts."""
+    """Each person's notices, live restrictions, recent consents and recent attempts.
+
+    A fixed handful of queries whatever the number of people. Holds are rare, so they are loaded
+    as entities; attempts are many, so they are loaded as plain rows.
+    """
     notices = defaultdict(list)
-    for notice in session.scalars(sa.select(Notice).where(Notice.person_id.in_(person_ids))):
+    for notice in session.scalars(sa.select(Notice).where(among(session, Notice.person_id, person_ids))):
         notices[notice.person_id].append(notice)
     restrictions = defaultdict(list)
     for restriction in session.scalars(
         sa.select(ContactRestriction).where(
-            ContactRestriction.person_id.in_(person_ids), ContactRestriction.withdrawn_at.is_(None)
+            among(session, ContactRestriction.person_id, person_ids),
+            ContactRestriction.withdrawn_at.is_(None),
         )
     ):
         restrictions[restriction.person_id].append(restriction)
     consents = defaultdict(list)
     for consent in session.scalars(
         sa.select(DirectConsent).where(
-            DirectConsent.person_id.in_(person_ids), DirectConsent.given_at >= at - HISTORY_LOOKBACK
+            among(session, DirectConsent.person_id, person_ids),
+            DirectConsent.given_at >= at - HISTORY_LOOKBACK,
         )
     ):
         consents[consent.person_id].append(consent)
-    attempts = defaultdict(list)
-    debts: dict[int, set[int]] = {}
-    query = (
-        sa.select(ContactAttempt, AttemptDebt.debt_id)
-        .outerjoin(AttemptDebt, AttemptDebt.attempt_id == ContactAttempt.id)
-        .where(
-            ContactAttempt.person_id.in_(person_ids),
-            ContactAttempt.reserved_at >= at - HISTORY_LOOKBACK,
-            ContactAttempt.status != AttemptStatus.CANCELLED,
-        )
-    )
-    for attempt, debt_id in session.execute(query):
-        if attempt.id not in debts:  # one row per debt of the attempt
-            debts[attempt.id] = set()
-            attempts[attempt.person_id].append(attempt)
-        if debt_id is not None:
-            debts[attempt.id].add(debt_id)
+    attempts = _recent_attempts(session, person_ids, at - HISTORY_LOOKBACK)
     return {
         person_id: ComplianceRecords(
-            notices[person_id],
-            restrictions[person_id],
-            consents[person_id],
-            attempts[person_id],
-            {attempt.id: frozenset(debts[attempt.id]) for attempt in attempts[person_id]},
+            notices[person_id], restrictions[person_id], consents[person_id], attempts[person_id]
         )
         for person_id in person_ids
     }
+
+
+def _recent_attempts(
+    session: Session, person_ids: Sequence[int], since: dt.datetime
+) -> dict[int, list[AttemptRecord]]:
+    rows = session.execute(
+        sa.select(
+            ContactAttempt.id,
+            ContactAttempt.person_id,
+            ContactAttempt.reserved_at,
+            ContactAttempt.dialed_at,
+            ContactAttempt.direction,
+            ContactAttempt.number,
+            ContactAttempt.party,
+            ContactAttempt.outcome,
+            ContactAttempt.mode,
+        ).where(
+            among(session, ContactAttempt.person_id, person_ids),
+            ContactAttempt.reserved_at >= since,
+            ContactAttempt.status != AttemptStatus.CANCELLED,
+        )
+    ).all()
+    # Debts by attempt id in a query of their own: joined to the attempts, the planner (which
+    # cannot tell how few attempts a batch of people has) would scan the whole link table.
+    debts: dict[int, set[int]] = defaultdict(set)
+    if rows:
+        for attempt_id, debt_id in session.execute(
+            sa.select(AttemptDebt.attempt_id, AttemptDebt.debt_id).where(
+                among(session, AttemptDebt.attempt_id, [row.id for row in rows])
+            )
+        ):
+            debts[attempt_id].add(debt_id)
+    attempts: dict[int, list[AttemptRecord]] = defaultdict(list)
+    for attempt_id, person_id, reserved_at, dialed_at, direction, number, party, outcome, mode in rows:
+        attempts[person_id].append(
+            AttemptRecord(
+                reserved_at=reserved_at,
+                dialed_at=dialed_at,
+                direction=direction,
+                number=number,
+                party=party,
+                outcome=outcome,
+                mode=mode,
+                debt_ids=frozenset(debts.get(attempt_id, ())),
+            )
+        )
+    return attempts
 
 
 def _ids(debt_ids: Sequence[int] | frozenset[int]) -> frozenset[str]:
@@ -287,7 +340,7 @@ def _scope(debt_ids: Sequence[int]) -> frozenset[str] | None:
     return _ids(debt_ids) if debt_ids else None
 
 
-def _history_call(attempt: ContactAttempt, debt_ids: frozenset[int]) -> model.HistoryCall:
+def _history_call(attempt: AttemptRecord) -> model.HistoryCall:
     # An attempt still in flight has no outcome yet: it is taken as a connected call without a
     # conversation, which counts toward the caps, the conservative reading until it resolves.
     # (Cancelled attempts never reach here: `load_compliance_records` leaves them out.)
@@ -296,7 +349,7 @@ def _history_call(attempt: ContactAttempt, debt_ids: frozenset[int]) -> model.Hi
         at=attempt.dialed_at or attempt.reserved_at,
         direction=model.Direction(attempt.direction),
         number=attempt.number,
-        debt_ids=_ids(debt_ids),
+        debt_ids=_ids(attempt.debt_ids),
         party=model.Party(attempt.party or "consumer"),
         outcome=outcome,
         mode=model.DialMode(attempt.mode.value),
@@ -394,9 +447,6 @@ def build_case(
             model.Consent(given_at=consent.given_at, debt_ids=_ids(consent.debt_ids))
             for consent in records.consents
         ),
-        history=tuple(
-            _history_call(attempt, records.attempt_debts.get(attempt.id, frozenset()))
-            for attempt in records.attempts
-        ),
+        history=tuple(_history_call(attempt) for attempt in records.attempts),
         policy=policy_name,
     )

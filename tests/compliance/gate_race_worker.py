@@ -1,4 +1,5 @@
-"""One of several processes hammering the dial gate for the same people (see test_gate_race)."""
+"""One of several processes hammering the dial gate for the same people (see the race tests in
+test_gate.py and test_gate_batch.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,30 @@ def hammer(url: str, accounts: list[Account], rounds: int, worker: int) -> int:
             # Same morning for everyone: only the frequency caps can stop these calls.
             at = TUESDAY_10AM + dt.timedelta(minutes=round_number, seconds=worker)
             result = gate.reserve(account.request(at))
+            if not result.allowed:
+                continue
+            allowed += 1
+            assert result.attempt_uuid is not None
+            with sessions.begin() as session:
+                mark_dialing(session, result.attempt_uuid, at)
+                complete(session, result.attempt_uuid, CallResult(Outcome.NO_ANSWER, ended_at=at))
+    engine.dispose()
+    return allowed
+
+
+def hammer_in_batches(url: str, accounts: list[Account], rounds: int, worker: int) -> int:
+    """Like `hammer`, but asks for everyone in one batch per round, each worker in its own order
+    (so the batches' locks are requested in different orders). Returns how many calls were allowed."""
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    gate = make_gate(sessions)
+    order = accounts[worker:] + accounts[:worker]
+    if worker % 2:
+        order.reverse()
+    allowed = 0
+    for round_number in range(rounds):
+        at = TUESDAY_10AM + dt.timedelta(minutes=round_number, seconds=worker)
+        for result in gate.reserve_many([account.request(at) for account in order]):
             if not result.allowed:
                 continue
             allowed += 1
