@@ -1,8 +1,9 @@
 """Importing placement files (the call-list CSV contract) into persons, debts, phones and call lists.
 
-Pure core: columns (header), phones (E.164 and type), rows (one row's validation), merge (rules
-across rows), plan (changes against what exists). Shell: reading (file and worker processes),
-store (bulk database reads and writes), run (the one transaction).
+Pure core: columns (header), phones (E.164 and type; patterns proves what a type depends on),
+rows (one row's validation, explaining every problem), validator (the quick path for valid
+rows), merge (rules across rows), plan (changes against what exists). Shell: reading (file and
+worker processes), store (bulk database reads and writes), run (the one transaction).
 """
 
 from campaigns.importer.reading import ImportFileError

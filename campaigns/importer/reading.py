@@ -1,8 +1,9 @@
 """Reading a placement file: header, rows, validation, merging into people.
 
-Phone numbers are the costly part of validation. For big files, a first pass collects the
-distinct phone texts and worker processes normalise them, so that the second pass, which
-validates and merges every row in file order in this process, finds every number answered.
+Numbers not seen before are the costly part of validation (see `phones`). For big files, a
+first pass can collect the distinct phone texts and worker processes normalise them, so that
+the second pass, which validates and merges every row in file order in this process, finds
+every number answered.
 Only short strings and small answers cross between processes: shipping whole rows and their
 validated values through pickle costs more than validating them (measured on 2 cores).
 Nothing here touches the database: a file is read completely before the import begins its
@@ -23,7 +24,7 @@ from pathlib import Path
 from campaigns.importer.columns import PHONE_SLOTS, HeaderError, resolve_header
 from campaigns.importer.merge import Merger
 from campaigns.importer.phones import Normalised, PhoneNormaliser
-from campaigns.importer.rows import validate_row
+from campaigns.importer.validator import RowValidator
 
 CHUNK_ROWS = 5_000
 PHONE_COLUMNS = frozenset(f"phone{slot}" for slot in PHONE_SLOTS)
@@ -148,9 +149,10 @@ def read_file(
             normaliser = PhoneNormaliser()
             if workers > 0:
                 _normalise_in_pool(path, columns, normaliser, workers)
+            validator = RowValidator(columns, normaliser)
             merger = Merger()
             for chunk in _chunks(_numbered_rows(reader, lambda: reader.line_num)):
-                merger.add_all(validate_row(fields, columns, line, normaliser) for line, fields in chunk)
+                merger.add_all(validator.validate(fields, line) for line, fields in chunk)
                 if progress is not None:
                     progress(len(chunk))
     except UnicodeDecodeError as error:

@@ -26,9 +26,9 @@ _USPS_CODES = (
     " ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI UM FM MH PW AA AE AP"
 )
 US_STATES = frozenset(_USPS_CODES.split(" "))
-_US_ZIP = re.compile(r"[0-9]{5}(?:-[0-9]{4})?")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_CURRENCY = re.compile(r"[A-Z]{3}")
+US_ZIP = re.compile(r"[0-9]{5}(?:-[0-9]{4})?")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 ROW_COLUMN = "(row)"  # the column named in problems that concern the whole row
 
@@ -122,7 +122,7 @@ class RowResult(NamedTuple):
     problems: tuple[Problem, ...]
 
 
-class _InvalidValueError(Exception):
+class InvalidValueError(Exception):
     def __init__(self, code: RejectCode, reason: str) -> None:
         super().__init__(reason)
         self.code = code
@@ -132,11 +132,11 @@ class _InvalidValueError(Exception):
 def parse_date(text: str) -> dt.date:
     # fromisoformat alone would also take 20240131 and week dates; the contract says YYYY-MM-DD.
     if len(text) != 10 or text[4] != "-" or text[7] != "-":
-        raise _InvalidValueError(RejectCode.INVALID_DATE, f"{text!r} is not a date in the form YYYY-MM-DD")
+        raise InvalidValueError(RejectCode.INVALID_DATE, f"{text!r} is not a date in the form YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise _InvalidValueError(RejectCode.INVALID_DATE, f"{text!r} is not a calendar date") from None
+        raise InvalidValueError(RejectCode.INVALID_DATE, f"{text!r} is not a calendar date") from None
 
 
 def parse_timestamp(text: str) -> dt.datetime:
@@ -146,14 +146,12 @@ def parse_timestamp(text: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise _InvalidValueError(
+        raise InvalidValueError(
             RejectCode.INVALID_TIMESTAMP, f"{text!r} is not an ISO 8601 timestamp"
         ) from None
     if value.tzinfo is None:
         # A consent time without a zone could be off by a day; refuse to guess.
-        raise _InvalidValueError(
-            RejectCode.INVALID_TIMESTAMP, f"{text!r} has no UTC offset (add Z or +HH:MM)"
-        )
+        raise InvalidValueError(RejectCode.INVALID_TIMESTAMP, f"{text!r} has no UTC offset (add Z or +HH:MM)")
     return value.astimezone(dt.UTC)
 
 
@@ -162,15 +160,15 @@ def parse_amount(text: str, currency: str) -> int:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise _InvalidValueError(RejectCode.INVALID_AMOUNT, f"{text!r} is not a decimal amount") from None
+        raise InvalidValueError(RejectCode.INVALID_AMOUNT, f"{text!r} is not a decimal amount") from None
     if not value.is_finite():
-        raise _InvalidValueError(RejectCode.INVALID_AMOUNT, f"{text!r} is not a decimal amount")
+        raise InvalidValueError(RejectCode.INVALID_AMOUNT, f"{text!r} is not a decimal amount")
     if value < 0:
-        raise _InvalidValueError(RejectCode.NEGATIVE_AMOUNT, f"{text!r} is negative")
+        raise InvalidValueError(RejectCode.NEGATIVE_AMOUNT, f"{text!r} is negative")
     scaled = value.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         places = exponent(currency)
-        raise _InvalidValueError(
+        raise InvalidValueError(
             RejectCode.TOO_MANY_DECIMALS, f"{text!r} has more than {places} decimals for {currency}"
         )
     return int(scaled)
@@ -212,7 +210,7 @@ class _RowReader:
             return None
         try:
             return parse_date(value)
-        except _InvalidValueError as invalid:
+        except InvalidValueError as invalid:
             self.problem(column, invalid.code, invalid.reason)
             return None
 
@@ -229,7 +227,7 @@ class _RowReader:
             return None
         try:
             return parse_amount(value, currency)
-        except _InvalidValueError as invalid:
+        except InvalidValueError as invalid:
             self.problem(column, invalid.code, invalid.reason)
             return None
 
@@ -263,7 +261,7 @@ def _read_phones(reader: _RowReader, region: str, normaliser: PhoneNormaliser) -
         if consent_text:
             try:
                 consent_at = parse_timestamp(consent_text)
-            except _InvalidValueError as invalid:
+            except InvalidValueError as invalid:
                 reader.problem(f"{column}_consent_at", invalid.code, invalid.reason)
         if not raw:
             for extra, given in ((f"{column}_type", type_text), (f"{column}_consent_at", consent_text)):
@@ -298,7 +296,7 @@ def _read_address(reader: _RowReader, country: str) -> AddressFields | None:
                 "state", RejectCode.INVALID_STATE, f"{state!r} is not a US state or territory code"
             )
         state = state.upper() if state is not None else None
-        if postal_code is not None and not _US_ZIP.fullmatch(postal_code):
+        if postal_code is not None and not US_ZIP.fullmatch(postal_code):
             reader.problem(
                 "postal_code", RejectCode.INVALID_POSTAL_CODE, f"{postal_code!r} is not a ZIP or ZIP+4"
             )
@@ -324,7 +322,7 @@ def validate_row(
         reader.choice("country", COUNTRIES, RejectCode.INVALID_COUNTRY, "an ISO 3166 country code") or "US"
     )
     currency = values.get("currency", "").upper() or "USD"
-    if not _CURRENCY.fullmatch(currency):
+    if not CURRENCY_CODE.fullmatch(currency):
         reader.problem(
             "currency", RejectCode.INVALID_CURRENCY, f"{values['currency']!r} is not an ISO 4217 code"
         )
@@ -342,7 +340,7 @@ def validate_row(
         except ValueError:
             reader.problem("ssn_last4", RejectCode.INVALID_SSN, "not four digits")
     email = reader.text("email")
-    if email is not None and not _EMAIL.fullmatch(email):
+    if email is not None and not EMAIL.fullmatch(email):
         reader.problem("email", RejectCode.INVALID_EMAIL, f"{email!r} is not an e-mail address")
     address = _read_address(reader, country)
     phones = _read_phones(reader, country, normaliser)

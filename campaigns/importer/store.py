@@ -10,6 +10,7 @@ UPDATE ... FROM), SQLite gets executemany.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from campaigns.models import Address, CallListMember, Debt, Person, Phone
 from infra.db import Base
 
 BATCH_ROWS = 10_000
+SQLITE_CACHE_KIB = 512 * 1024  # pages are only taken as the import touches them
 
 _persons = Person.__table__
 _debts = Debt.__table__
@@ -170,17 +172,33 @@ class Store:
 
     def write(self, plan: Plan, progress: Callable[[int], None] = _ignore) -> None:
         """Write every row of the plan; `progress` hears how many rows each batch wrote."""
-        for table in plan.inserts:
-            if table.rows:
-                self._insert_rows(table.table, table.columns, table.rows, self._processors(table), progress)
-        for table in plan.updates:
-            if table.rows:
-                self._update_rows(table, progress)
+        with self._large_page_cache():
+            for table in plan.inserts:
+                if table.rows:
+                    self._insert_rows(
+                        table.table, table.columns, table.rows, self._processors(table), progress
+                    )
+            for table in plan.updates:
+                if table.rows:
+                    self._update_rows(table, progress)
 
-    def _processors(self, table: TableRows) -> list[Processor | None]:
+    @contextmanager
+    def _large_page_cache(self) -> Iterator[None]:
+        """SQLite: index pages of a big import stay in memory instead of spilling to the WAL."""
+        if self.is_postgresql:
+            yield
+            return
+        usual = self.connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        self.connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            self.connection.exec_driver_sql(f"PRAGMA cache_size = {int(usual)}")
+
+    def _processors(self, table: TableRows) -> list[_Memo | None]:
         columns = Base.metadata.tables[table.table].c
         return [
-            _remember_last(columns[name].type.dialect_impl(self.dialect).bind_processor(self.dialect))
+            _memoised(columns[name].type.dialect_impl(self.dialect).bind_processor(self.dialect))
             for name in table.columns
         ]
 
@@ -189,7 +207,7 @@ class Store:
         table: str,
         columns: Sequence[str],
         rows: Sequence[Row],
-        processors: Sequence[Processor | None],
+        processors: Sequence[_Memo | None],
         progress: Callable[[int], None],
     ) -> None:
         names = ", ".join(columns)
@@ -243,27 +261,34 @@ class Store:
             cursor.close()
 
 
-def _remember_last(processor: Processor | None) -> Processor | None:
-    """The processor, answering a repeated input (every row's created_at) without recomputing."""
-    if processor is None:
-        return None
-    last: list[Any] = [object(), None]
+class _Memo(dict[Any, Any]):
+    """A processor's answers by input: imports repeat a few values (enums, dates, the import's time)."""
 
-    def process(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, processor(value)
-        return last[1]
+    def __init__(self, processor: Processor) -> None:
+        super().__init__()
+        self.processor = processor
 
-    return process
+    def __missing__(self, value: Any) -> Any:
+        processed = self[value] = self.processor(value)
+        return processed
+
+    def column(self, values: Sequence[Any]) -> list[Any]:
+        try:
+            return list(map(self.__getitem__, values))
+        except TypeError:  # unhashable values (JSON lists): process each
+            return [self.processor(value) for value in values]
 
 
-def _processed(rows: Iterable[Row], processors: Sequence[Processor | None]) -> Iterator[Row]:
-    active = [(index, processor) for index, processor in enumerate(processors) if processor is not None]
-    if not active:
-        yield from rows
-        return
-    for row in rows:
-        values = list(row)
-        for index, processor in active:
-            values[index] = processor(values[index])
-        yield tuple(values)
+def _memoised(processor: Processor | None) -> _Memo | None:
+    return None if processor is None else _Memo(processor)
+
+
+def _processed(rows: Sequence[Row], processors: Sequence[_Memo | None]) -> Sequence[Row]:
+    """The rows with each column's processor applied, column by column."""
+    if not rows or all(processor is None for processor in processors):
+        return rows
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for index, processor in enumerate(processors):
+        if processor is not None:
+            columns[index] = processor.column(columns[index])
+    return list(zip(*columns, strict=True))
