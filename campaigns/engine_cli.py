@@ -1,15 +1,25 @@
-"""`arrears engine ...`: run campaigns; `run_simulated` runs a demo campaign with simulated agents."""
+"""`arrears engine ...`: `run` paces the active campaigns this process holds the lease of;
+`run-simulated` runs a demo campaign with simulated agents."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import signal
+from typing import Any
 
 import click
 
 from campaigns.engine.demo import print_result, run_demo
+from campaigns.engine.lease import LeaseStore, LeaseTiming, LocalLeases, RedisLeases, new_token
+from campaigns.engine.runner import EngineRunner, RunnerConfig
+from campaigns.engine.sim_agents import Behaviour
+from dialer.sip.config import NodeConfig, Trunk
+from dialer.sip.node import SipNode
+from infra.bus import make_bus
 from infra.db import make_engine, make_sessionmaker, upgrade
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
 
 
 @click.command("run-simulated")
@@ -63,9 +73,117 @@ def run_simulated(  # noqa: PLR0917 (one parameter per command-line option)
     print_result(result, click.echo)
 
 
+def _trunk(raw: str, caller_id: str, max_cps: float) -> Trunk:
+    name, _, uri_template = raw.partition("=")
+    if not name or not uri_template:
+        raise click.BadParameter(f"{raw!r} is not NAME=URI_TEMPLATE", param_hint="--trunk")
+    try:
+        return Trunk(name, uri_template, caller_id, max_cps=max_cps)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--trunk") from error
+
+
+def _leases(settings: Settings, prefix: str) -> LeaseStore:
+    if settings.uses_redis:
+        return RedisLeases.from_url(settings.redis_url, prefix=prefix)
+    return LocalLeases()
+
+
+def _emit(event: dict[str, Any]) -> None:
+    click.echo(json.dumps(event), nl=True)
+
+
+async def _serve(settings: Settings, node_config: NodeConfig, config: RunnerConfig, prefix: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    database = make_engine(settings.effective_database_url)
+    leases = _leases(settings, prefix)
+    bus = make_bus(settings, prefix=prefix)
+    node = SipNode(node_config)
+    await node.start()
+    try:
+        runner = EngineRunner(make_sessionmaker(database), leases, node, config, bus=bus, report=_emit)
+        _emit({"event": "started", "token": config.token})
+        await runner.run(stop)
+    finally:
+        await node.stop()
+        await bus.close()
+        await leases.close()
+        database.dispose()
+    _emit({"event": "stopped", "token": config.token})
+
+
+@click.command("run")
+@click.option(
+    "--trunk",
+    "trunks",
+    multiple=True,
+    required=True,
+    help="NAME=URI_TEMPLATE, e.g. sim=sip:{number}@127.0.0.1:5080; campaigns on other trunks are left alone.",
+)
+@click.option("--caller-id", default="sip:+15550100@127.0.0.1", show_default=True, help="The From URI.")
+@click.option("--max-cps", default=10.0, show_default=True, help="Call setups per second per trunk.")
+@click.option(
+    "--simulated-agents",
+    type=click.IntRange(min=1),
+    help="Pace with this many simulated agents per campaign (the client's agents with a SIP URI). "
+    "Required: no browser agent pool is wired to the engine process yet.",
+)
+@click.option("--talk-mean", default=30.0, show_default=True, help="Mean talk time of the bots, s.")
+@click.option("--wrap-mean", default=8.0, show_default=True, help="Mean wrap-up time of the bots, s.")
+@click.option("--capacity", default=24, show_default=True, help="Simultaneous SIP legs of this engine.")
+@click.option("--lease-ttl", default=3.0, show_default=True, help="Campaign lease time to live, s.")
+@click.option("--prefix", default="arrears", show_default=True, help="Namespace of Redis keys and channels.")
+@click.option("--seed", default=0, show_default=True)
+def run(  # noqa: PLR0917 (one parameter per command-line option)
+    trunks: tuple[str, ...],
+    caller_id: str,
+    max_cps: float,
+    simulated_agents: int | None,
+    talk_mean: float,
+    wrap_mean: float,
+    capacity: int,
+    lease_ttl: float,
+    prefix: str,
+    seed: int,
+) -> None:
+    """Pace every active campaign whose lease this process holds, beside any number of others.
+
+    Prints one JSON line per event (started, acquired, reconciled, lost, released, stopped).
+    """
+    logging.basicConfig(level=logging.WARNING)
+    if simulated_agents is None:
+        raise click.UsageError("no browser agent pool is wired to the engine yet: pass --simulated-agents N")
+    try:
+        timing = LeaseTiming(ttl_s=lease_ttl, renew_every_s=lease_ttl / 3, safety_margin_s=lease_ttl / 6)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--lease-ttl") from error
+    parsed = tuple(_trunk(raw, caller_id, max_cps) for raw in trunks)
+    try:
+        node_config = NodeConfig(trunks=parsed, capacity=capacity, ring_timeout_s=60.0)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--trunk/--capacity") from error
+    settings = get_settings()
+    config = RunnerConfig(
+        token=new_token(),
+        trunks=frozenset(trunk.name for trunk in parsed),
+        policy=settings.policy,
+        simulated_agents=simulated_agents,
+        behaviour=Behaviour(talk_mean, wrap_mean),
+        timing=timing,
+        watch_every_s=min(0.5, lease_ttl / 6),
+        seed=seed,
+    )
+    upgrade(settings.effective_database_url)
+    asyncio.run(_serve(settings, node_config, config, prefix))
+
+
 @click.group()
 def engine() -> None:
     """The campaign engine: pacing, hopper, dial gate, routing to agents."""
 
 
+engine.add_command(run)
 engine.add_command(run_simulated)

@@ -34,6 +34,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     log_level: str = "info"
+    log_format: str = "text"  # text | json (one JSON object a line, for log collectors)
+    metrics_token: str = ""  # empty: no /metrics; else the bearer token a scraper must send
 
     @property
     def effective_database_url(self) -> str:

@@ -10,17 +10,23 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from compliance.metrics import ledger_figures
 from infra.bus import Bus, make_bus
 from infra.db import make_engine, make_sessionmaker, utcnow
+from infra.logging import bind_log_context
+from infra.metrics import CONTENT_TYPE, agent_families, exposition, ledger_families, scrape_refusal
 from infra.models import Role
 from infra.passwords import DEFAULT_HASHER
 from infra.settings import Settings
 from workbench import auth, views
 from workbench.agent_routes import agent_event_renderers, agent_routes
+from workbench.agent_state import Activity
 from workbench.agents import AgentStates
 from workbench.api import api_routes
 from workbench.compliance_console_routes import compliance_routes
@@ -48,7 +54,21 @@ REDIS_PREFIX = "arrears"
 
 
 async def _websocket(websocket: WebSocket, viewer: Viewer) -> None:
-    await services_of(websocket).hub.serve(websocket, viewer)
+    with bind_log_context(agent_id=viewer.user_id if viewer.role is Role.AGENT else None):
+        await services_of(websocket).hub.serve(websocket, viewer)
+
+
+async def _metrics(request: Request) -> Response:
+    """Prometheus scrape: open only to the bearer of the `metrics_token` setting."""
+    services = services_of(request)
+    refusal = scrape_refusal(services.settings.metrics_token, request.headers.get("authorization"))
+    if refusal is not None:
+        return refusal
+    now = services.clock()
+    ledger = await services.run_db(lambda db: ledger_figures(db, now))
+    states = [(record.status.activity, record.status.pause_code) for record in await services.agents.all()]
+    families = ledger_families(ledger) + agent_families(states, Activity)
+    return Response(exposition(families), media_type=CONTENT_TYPE)
 
 
 def build_routes() -> list[BaseRoute]:
@@ -70,6 +90,7 @@ def build_routes() -> list[BaseRoute]:
         ),
         *agent_routes(),
         websocket_route("/ws", _websocket, roles=ALL_ROLES),
+        public_route("/metrics", _metrics, name="metrics"),
         public_mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -14,6 +14,7 @@ def web(host: str | None, port: int | None) -> None:
     """Serve the agent workbench and the consoles over HTTP and WebSocket."""
     import uvicorn
 
+    from infra.logging import logging_config
     from workbench.app import create_app
 
     settings = get_settings()
@@ -22,6 +23,7 @@ def web(host: str | None, port: int | None) -> None:
         host=host or settings.web_host,
         port=port or settings.web_port,
         log_level=settings.log_level,
+        log_config=logging_config(settings),
         # One process: the embedded live store and bus live in it. Scale out with more
         # `arrears web` processes on Redis, not with uvicorn workers.
         workers=1,

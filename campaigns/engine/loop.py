@@ -1,8 +1,13 @@
 """The engine loop of one campaign: pace, take leads, pass the gate, dial, route, account.
 
-Exactly one engine paces a campaign. In the embedded mode that is this object in the single
-process; scale-out will put a per-campaign lease in front of `CampaignEngine.run` (the seam is
-the `stop` event: losing the lease sets it, and the engine drains).
+Exactly one engine paces a campaign: the holder of its lease (`campaigns.engine.lease`, run by
+`campaigns.engine.runner`). The engine asks `may_dial` before it takes leads and again before
+every INVITE, so a holder that can no longer renew its lease stops dialling at once (an attempt
+already reserved is cancelled, never dialled); losing the lease also sets `stop`, and the engine
+hangs up every call no agent is on and drains the rest, so that no call of its still rings when a
+successor closes what it left open. A bridged call's agent and connect time are written on the
+attempt as soon as it is bridged, so that a successor can tell a conversation from a ringing call
+when it closes what a dead holder left open.
 
 Threads: everything runs on the event loop except database work, which goes to one database
 thread in submission order. That order matters: an attempt is marked dialling before its outcome
@@ -44,6 +49,8 @@ from dialer.sip import protocol as p
 from dialer.sip.node import NoCapacityError, SipNode
 from infra.bus import Bus
 from infra.db import utcnow
+from infra.logging import bind_log_context
+from infra.metrics import record_pacer_decision
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -123,8 +130,10 @@ class CampaignEngine:
         agents: AgentPool,
         bus: Bus | None = None,
         seed: int = 0,
+        may_dial: Callable[[], bool] = lambda: True,
     ) -> None:
         self.campaign = campaign
+        self.may_dial = may_dial
         self.settings = campaign.settings
         self.gate = gate
         self.node = node
@@ -182,6 +191,8 @@ class CampaignEngine:
                 await asyncio.wait(waits, timeout=TICK_S, return_when=asyncio.FIRST_COMPLETED)
                 for waiting in waits:
                     waiting.cancel()
+            if not self.may_dial():
+                self._hang_up_unbridged()
             await self._drain()
         finally:
             dispatcher.cancel()
@@ -225,6 +236,12 @@ class CampaignEngine:
 
     def _emit(self, kind: str, outcome: str | None = None, duration: float | None = None) -> None:
         self.events.append(PacingEvent(self._now() - self.t0, kind, outcome, duration))
+
+    def _hang_up_unbridged(self) -> None:
+        """The lease is lost: end every call no agent is on, so that none outlives the lease."""
+        for call in list(self.calls.values()):
+            if not call.state.bridged:
+                self.node.hangup(call.call_id, "lease_lost")
 
     async def _drain(self) -> None:
         deadline = self._now() + DRAIN_TIMEOUT_S
@@ -332,11 +349,15 @@ class CampaignEngine:
             self.pacer.observe(event)
         self.events.clear()
         state = self._state()
-        wanted = min(self.pacer.decide(state), self._launch_cap(state))
+        decided = self.pacer.decide(state)
+        wanted = min(decided, self._launch_cap(state))
+        record_pacer_decision(self.campaign.id, decided, wanted)
         if wanted > 0:
             await self._launch(wanted)
 
     async def _launch(self, count: int) -> None:
+        if not self.may_dial():
+            return
         now = utcnow()
         self.launching += count
         try:
@@ -369,7 +390,12 @@ class CampaignEngine:
         for lead, result in zip(leads, results, strict=True):
             if result.allowed and result.attempt_uuid is not None:
                 self.figures.reserved += 1
-                self._spawn(self._place(lead, result.attempt_uuid))
+                if self.may_dial():
+                    # The call's task, and the timers it starts, keep this binding.
+                    with bind_log_context(attempt_id=result.attempt_uuid, campaign_id=self.campaign.id):
+                        self._spawn(self._place(lead, result.attempt_uuid))
+                else:
+                    self._withdraw(lead, result.attempt_uuid)
             else:
                 self.launching -= 1
                 self._denied(lead, result, now)
@@ -387,15 +413,22 @@ class CampaignEngine:
         )
         self._spawn(self.db.run(self.hopper.finished, lead.person_id))
 
+    def _withdraw(self, lead: Lead, attempt_uuid: str) -> None:
+        """A reserved attempt that will not be dialled: cancel it, so it stops counting."""
+        self.launching -= 1
+        self.figures.cancelled += 1
+        self.db.submit(cancel, attempt_uuid)
+        self._spawn(self.db.run(self.hopper.finished, lead.person_id))
+
     async def _place(self, lead: Lead, attempt_uuid: str) -> None:
+        if not self.may_dial():
+            self._withdraw(lead, attempt_uuid)
+            return
         request = p.Originate(self.campaign.trunk, lead.phone.number, attempt_uuid, amd=self.settings.amd)
         try:
             call_id = await self.node.originate(request, reserve_agent=True, timeout_s=ORIGINATE_TIMEOUT_S)
         except NoCapacityError:
-            self.launching -= 1
-            self.figures.cancelled += 1
-            self.db.submit(cancel, attempt_uuid)
-            self._spawn(self.db.run(self.hopper.finished, lead.person_id))
+            self._withdraw(lead, attempt_uuid)
             return
         self.launching -= 1
         self.figures.dialled += 1
@@ -410,6 +443,8 @@ class CampaignEngine:
         )
         self.calls[call_id] = call
         self.db.submit(mark_dialing, attempt_uuid, utcnow())
+        if not self.may_dial():  # the lease was lost while the INVITE was being sent
+            self.node.hangup(call_id, "lease_lost")
         if lead.callback_id is not None:
             self.db.submit(store.link_callback, lead.callback_id, attempt_uuid)
         loop = asyncio.get_running_loop()
@@ -458,11 +493,17 @@ class CampaignEngine:
                     self._spawn(self.agents.release(agent.user_id, call.attempt_uuid, None))
 
     def _feed(self, call: LiveCall, event: Event) -> None:
-        before = call.state
-        call.state, actions = advance(before, event)
-        self._account(call, before, call.state)
-        for action in actions:
-            self._act(call, action)
+        with bind_log_context(
+            call_id=call.call_id,
+            attempt_id=call.attempt_uuid,
+            agent_id=None if call.agent is None else call.agent.user_id,
+            campaign_id=self.campaign.id,
+        ):
+            before = call.state
+            call.state, actions = advance(before, event)
+            self._account(call, before, call.state)
+            for action in actions:
+                self._act(call, action)
 
     def _account(self, call: LiveCall, before: CallState, after: CallState) -> None:
         """Pacing events and figures from a state change."""
@@ -482,6 +523,17 @@ class CampaignEngine:
             if call.live_at is not None:
                 self.figures.hold_s.append(now - call.live_at)
             self._emit("connected")
+            if call.agent is not None:
+                self.db.submit(
+                    store.record_call_facts,
+                    call.attempt_uuid,
+                    answered_at=call.live_wall or call.answered_at,
+                    connected_at=call.connected_at or utcnow(),
+                    sip_code=None,
+                    sip_reason=None,
+                    q850_cause=None,
+                    agent_id=call.agent.user_id,
+                )
             if call.agent is not None and call.agent_leg is not None:
                 connected = ConnectedCall(
                     call.attempt_uuid, call.call_id, call.agent_leg, call.connected_at or utcnow()

@@ -16,6 +16,7 @@ from campaigns.engine.models import CampaignLead, LeadStatus
 from campaigns.engine.settings import EngineSettings, engine_settings
 from campaigns.models import Callback, CallbackStatus, Campaign, DialMode
 from campaigns.retry import RetryRules, next_attempt
+from compliance.attempts import CallResult, complete
 from compliance.models import AttemptStatus, ContactAttempt, Outcome
 
 # A gate refusal that only an event can lift (a hold, a revoked consent) is looked at again
@@ -142,3 +143,71 @@ def record_call_facts(
             agent_id=agent_id,
         )
     )
+
+
+ORPHAN_REASON = "engine lost; closed by the next holder of the campaign"
+
+
+def orphan_outcome(connected: bool) -> Outcome:
+    """The outcome of an attempt whose engine died before it learnt how the call ended.
+
+    Bridged to an agent: a conversation, as `dialer.outcomes.classify` names every bridged call.
+    Otherwise the INVITE may have left and rung the phone, so the attempt must keep counting
+    toward the contact caps: `no_answer`, which counts, and claims no live answer that the
+    abandon rate would have to account for.
+    """
+    return Outcome.CONVERSATION if connected else Outcome.NO_ANSWER
+
+
+def close_orphans(
+    session: Session,
+    campaign_id: int,
+    *,
+    taken_at: dt.datetime,
+    stale_before: dt.datetime,
+    rules: RetryRules,
+    now: dt.datetime,
+) -> list[str]:
+    """Complete the attempts a previous holder of the campaign left reserved or dialling.
+
+    Only attempts reserved before this holder took the campaign (so not its own) and before
+    `stale_before` (so no call of theirs can still be ringing) are closed. Each is completed once
+    (the ledger refuses a second completion) and scheduled by the retry rules like any other
+    outcome, so the person is neither lost to the campaign nor dialled again before that.
+    Returns the uuids closed.
+    """
+    orphans = session.scalars(
+        sa.select(ContactAttempt)
+        .where(
+            ContactAttempt.campaign_id == campaign_id,
+            ContactAttempt.status.in_((AttemptStatus.RESERVED, AttemptStatus.DIALING)),
+            ContactAttempt.reserved_at < min(taken_at, stale_before),
+        )
+        .order_by(ContactAttempt.id)
+        .with_for_update()
+    ).all()
+    for attempt in orphans:
+        outcome = orphan_outcome(attempt.connected_at is not None)
+        complete(
+            session,
+            attempt.uuid,
+            CallResult(
+                outcome=outcome,
+                ended_at=now,
+                answered_at=attempt.answered_at,
+                connected_at=attempt.connected_at,
+                agent_id=attempt.agent_id,
+                sip_reason=ORPHAN_REASON,
+            ),
+        )
+        callback_id = session.scalar(sa.select(Callback.id).where(Callback.attempt_id == attempt.id))
+        record_outcome(
+            session,
+            campaign_id,
+            attempt.person_id,
+            outcome=outcome,
+            ended_at=now,
+            rules=rules,
+            callback_id=callback_id,
+        )
+    return [attempt.uuid for attempt in orphans]

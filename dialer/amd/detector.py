@@ -9,6 +9,7 @@ energy threshold above the line's noise floor) and decides:
   holds more than `max_human_words` words;
 - human as soon as a short greeting is followed by `human_silence_s` of silence, or a
   medium one by `long_pause_s`;
+- unknown if nobody has spoken after `max_initial_silence_s`;
 - otherwise at `max_analysis_s`, or at `finish()`, from what was heard by then.
 
 Time is audio time: the number of samples fed. No clock, no threads, no I/O.
@@ -51,6 +52,7 @@ class AmdDetector:
         self._word_gap_frames = _frames(config.word_gap_s)
         self._beep_frames = _frames(config.beep_min_s)
         self._max_frames = _frames(config.max_analysis_s)
+        self._max_initial_silence_frames = _frames(config.max_initial_silence_s)
         self._human_greeting_frames = _frames(config.human_greeting_s)
         self._human_silence_frames = _frames(config.human_silence_s)
         self._long_pause_frames = _frames(config.long_pause_s)
@@ -179,6 +181,8 @@ class AmdDetector:
             return self._decide("human", "greeting {greeting:.1f} s then {pause:.1f} s of silence")
         if pause >= self._long_pause_frames:
             return self._decide("human", "greeting {greeting:.1f} s then a {pause:.1f} s pause")
+        if self._words == 0 and self._frame_count >= self._max_initial_silence_frames:
+            return self._decide("unknown", "no speech in {heard:.1f} s")
         if self._frame_count >= self._max_frames:
             return self._final()
         return None

@@ -19,6 +19,7 @@ class Outcome:
     kind: Kind
     decided_after_s: float
     reason: str
+    greeting_ended_s: float | None = None  # when the last word heard before the verdict ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class Scores:
     unknown: float  # share of all clips
     human_decision_s: tuple[float, float]  # p50, p90 over human clips
     machine_decision_s: tuple[float, float]
+    human_greeting_ended_s: float | None  # p50 over human clips called human, if known
 
 
 def detect(pcm: bytes, label: Label, config: AmdConfig) -> Outcome:
@@ -38,7 +40,9 @@ def detect(pcm: bytes, label: Label, config: AmdConfig) -> Outcome:
         if detector.feed(pcm[start : start + FRAME_BYTES]) is not None:
             break
     verdict = detector.finish()
-    return Outcome(label, verdict.kind, verdict.decided_after_s, verdict.reason)
+    features = verdict.features
+    ended = features.initial_silence_s + features.greeting_s if features.words else None
+    return Outcome(label, verdict.kind, verdict.decided_after_s, verdict.reason, ended)
 
 
 def detect_baseline(pcm: bytes, label: Label) -> Outcome:
@@ -61,6 +65,7 @@ def score(outcomes: Sequence[Outcome]) -> Scores:
         unknown=_share(outcomes, lambda outcome: outcome.kind == "unknown"),
         human_decision_s=_p50_p90(humans),
         machine_decision_s=_p50_p90(machines),
+        human_greeting_ended_s=_greeting_end_p50(humans),
     )
 
 
@@ -68,6 +73,11 @@ def _share(outcomes: Sequence[Outcome], predicate: Callable[[Outcome], bool]) ->
     if not outcomes:
         return 0.0
     return sum(1 for outcome in outcomes if predicate(outcome)) / len(outcomes)
+
+
+def _greeting_end_p50(humans: Sequence[Outcome]) -> float | None:
+    ends = [o.greeting_ended_s for o in humans if o.kind == "human" and o.greeting_ended_s is not None]
+    return float(np.percentile(np.array(ends), 50)) if ends else None
 
 
 def _p50_p90(outcomes: Sequence[Outcome]) -> tuple[float, float]:

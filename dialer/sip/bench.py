@@ -1,8 +1,11 @@
 """`arrears bench sip`: how many concurrent bridged calls (with AMD) a node sustains on this machine.
 
 Each call: the carrier simulator's "human" answers (after 0.5 s of ringing), AMD listens, the agent
-leg to a simulated agent phone is opened at answer, and the two are bridged once AMD says human.
-The baseline is the same processes idle, measured in the same run before any call.
+leg to a simulated agent phone is opened at answer, and the two are bridged once AMD says human:
+by the worker, armed once the agent answered, or (`--bridge supervisor`) by a bridge command the
+supervisor sends when the verdict reaches it. With AMD, answer->bridged includes the seconds the
+detector listens, so the setup-latency goal is judged on verdict->bridged; without AMD, on
+answer->bridged. The baseline is the same processes idle, measured in the same run before any call.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dialer.sip.node import SipNode
 
 _HUMAN = "+15005550001"  # a carrier-simulator test number: answers and stays silent after "Hello?"
 _TICK = os.sysconf("SC_CLK_TCK")
+GOAL_SETUP_P99_MS = 300.0
 
 
 def _descendants(root: int) -> list[int]:
@@ -85,13 +89,20 @@ class Plan:
     duration: float
     cps: float
     amd: bool
+    bridge_in_worker: bool
 
 
 @dataclass
 class Tally:
     invite_to_answer: list[float] = field(default_factory=list)
     answer_to_bridged: list[float] = field(default_factory=list)
+    answer_to_verdict: list[float] = field(default_factory=list)
+    amd_audio: list[float] = field(default_factory=list)
+    amd_listening: list[float] = field(default_factory=list)
     verdict_to_bridged: list[float] = field(default_factory=list)
+    verdict_to_supervisor: list[float] = field(default_factory=list)
+    agent_after_verdict: list[float] = field(default_factory=list)
+    command_to_bridged: list[float] = field(default_factory=list)
     bridged: set[str] = field(default_factory=set)
     lost: list[str] = field(default_factory=list)
     ramp_s: float = 0.0
@@ -99,6 +110,12 @@ class Tally:
     held_at_end: int = 0
     idle: tuple[Usage, ...] = ()
     loaded: tuple[Usage, ...] = ()
+
+
+async def _seen(node: SipNode, call: str, kind: str, timeout_s: float) -> tuple[p.Event, float]:
+    """The event and the wall-clock time the supervisor had it (event times are the worker's clock)."""
+    event = await node.wait_for(call, kind, timeout_s)
+    return event, time.time()
 
 
 async def _one_call(
@@ -109,21 +126,35 @@ async def _one_call(
     try:
         answered = await node.wait_for(call, p.ANSWERED, 20)
         tally.invite_to_answer.append(float(answered.detail["setup_s"] or 0))
+        # The agent leg rings while AMD listens.
         agent = await node.open_agent_leg(call, agent_uri)
-        await node.wait_for(agent, p.ANSWERED, 10)
+        _, agent_seen = await _seen(node, agent, p.ANSWERED, 10)
+        command_sent = time.time()
+        armed = amd and plan.bridge_in_worker
+        if armed:
+            node.bridge(call, agent, after_amd=True)
         if amd:
-            verdict = await node.wait_for(call, p.AMD, 15)
+            verdict, verdict_seen = await _seen(node, call, p.AMD, 15)
             if verdict.detail["verdict"] == "machine":  # "unknown" goes to an agent, as in production
                 raise RuntimeError("AMD said machine")
-        node.bridge(call, agent)
+        if not armed:
+            command_sent = time.time()
+            node.bridge(call, agent)
         bridged = await node.wait_for(call, p.BRIDGED, 10)
     except (TimeoutError, LookupError, RuntimeError) as error:
         tally.lost.append(f"{call[:8]} setup: {error!r}")
         node.hangup(call)
         return
     tally.answer_to_bridged.append(bridged.at - answered.at)
+    if not armed:
+        tally.command_to_bridged.append(bridged.at - command_sent)
     if amd:
+        tally.answer_to_verdict.append(verdict.at - answered.at)
+        tally.amd_audio.append(float(verdict.detail["decided_after_s"] or 0))
+        tally.amd_listening.append(float(verdict.detail["listening_after_s"] or 0))
         tally.verdict_to_bridged.append(bridged.at - verdict.at)
+        tally.verdict_to_supervisor.append(verdict_seen - verdict.at)
+        tally.agent_after_verdict.append(max(0.0, agent_seen - verdict_seen))
     tally.bridged.add(call)
     ended = asyncio.ensure_future(node.finished(call, math.inf))
     stopped = asyncio.ensure_future(stop.wait())
@@ -216,10 +247,26 @@ def _report(plan: Plan, tally: Tally) -> None:
     for reason in tally.lost[:10]:
         click.echo(f"  {reason}")
     click.echo(f"INVITE->200 (includes the simulator's 0.5 s ring): {_percentiles(tally.invite_to_answer)}")
-    gate = " (waits for the AMD verdict)" if amd else ""
-    click.echo(f"answer->bridged{gate}: {_percentiles(tally.answer_to_bridged)}")
     if amd:
-        click.echo(f"AMD verdict->bridged: {_percentiles(tally.verdict_to_bridged)}")
+        where = "in the worker" if plan.bridge_in_worker else "by the supervisor"
+        click.echo(f"answer->bridged, AMD listening included: {_percentiles(tally.answer_to_bridged)}")
+        click.echo(f"  answer->AMD tap attached:           {_percentiles(tally.amd_listening)}")
+        click.echo(f"  answer->AMD verdict:                {_percentiles(tally.answer_to_verdict)}")
+        click.echo(f"    audio the detector needed:        {_percentiles(tally.amd_audio)}")
+        click.echo(f"  AMD verdict->bridged ({where}): {_percentiles(tally.verdict_to_bridged)}")
+        click.echo(f"    agent answered after the verdict: {_percentiles(tally.agent_after_verdict)}")
+        click.echo(f"    verdict->supervisor:              {_percentiles(tally.verdict_to_supervisor)}")
+        if not plan.bridge_in_worker:
+            click.echo(f"    bridge command->bridged:          {_percentiles(tally.command_to_bridged)}")
+    else:
+        click.echo(f"answer->bridged: {_percentiles(tally.answer_to_bridged)}")
+        click.echo(f"  bridge command->bridged: {_percentiles(tally.command_to_bridged)}")
+    setup = tally.verdict_to_bridged if amd else tally.answer_to_bridged
+    if setup:
+        p99_ms = float(np.percentile(setup, 99)) * 1000
+        measured = "verdict->bridged" if amd else "answer->bridged"
+        verdict = "met" if p99_ms <= GOAL_SETUP_P99_MS else "NOT met"
+        click.echo(f"goal: {measured} p99 <= {GOAL_SETUP_P99_MS:g} ms ({verdict})")
     for side, at_rest, busy in zip(("dialer", "carrier"), tally.idle, tally.loaded, strict=True):
         cpu = (busy.cpu_percent - at_rest.cpu_percent) / per_call
         rss = (busy.rss_mb - at_rest.rss_mb) / per_call
@@ -235,6 +282,13 @@ def _report(plan: Plan, tally: Tally) -> None:
 @click.option("--duration", default=60.0, show_default=True, help="Seconds to hold them.")
 @click.option("--cps", default=20.0, show_default=True, help="Customer call setups per second.")
 @click.option("--amd/--no-amd", default=True, show_default=True, help="Run answering-machine detection.")
-def bench_sip(calls: int, duration: float, cps: float, amd: bool) -> None:
+@click.option(
+    "--bridge",
+    type=click.Choice(["worker", "supervisor"]),
+    default="worker",
+    show_default=True,
+    help="Who bridges on the AMD verdict: the worker (armed in advance) or the supervisor (round trip).",
+)
+def bench_sip(calls: int, duration: float, cps: float, amd: bool, bridge: str) -> None:
     """Sustain concurrent bridged calls through the carrier simulator and report cost and latency."""
-    asyncio.run(_run(Plan(calls, duration, cps, amd)))
+    asyncio.run(_run(Plan(calls, duration, cps, amd, bridge_in_worker=bridge == "worker")))

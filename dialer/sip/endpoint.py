@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import pjsua2 as pj
 
 _PREFERRED_CODECS = ("PCMU/8000", "PCMA/8000")
-_HOT_SLICE_MS = 10  # while `hot()` (audio listeners to feed), poll the hooks often
+_HOT_SLICE_MS = 20  # while `hot()` (audio listeners to feed), poll the hooks once per 20 ms frame
 _IDLE_SLICE_MS = 100
 
 

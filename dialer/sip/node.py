@@ -20,6 +20,7 @@ from dialer.outcomes import AmdResult, CallFacts, EarlyMedia, HungUpBy, Message,
 from dialer.sip import protocol as p
 from dialer.sip.admission import Spacer, WorkerLoad, choose_worker, pool_size, reserve
 from dialer.sip.config import NodeConfig
+from infra.metrics import forget_sip_node, watch_sip_node
 
 _BACKPRESSURE_RETRY_S = 0.1
 _BACKPRESSURE_GIVE_UP_S = 10.0
@@ -109,9 +110,11 @@ class SipNode:
                 await self._spawn(worker)
 
         await asyncio.gather(*(spawn(worker) for worker in self.workers))
+        watch_sip_node(self)
 
     async def stop(self) -> None:
         self._stopping = True
+        forget_sip_node(self)
         for worker in self.workers:
             self._send(worker, p.Command(p.SHUTDOWN))
         for worker in self.workers:
@@ -320,10 +323,18 @@ class SipNode:
         if record is not None:
             self._send(self.workers[record.worker], p.Command(op, call_id, dict(args)))
 
-    def bridge(self, call_id: str, other: str) -> None:
+    def bridge(self, call_id: str, other: str, after_amd: bool = False) -> None:
+        """Connect the audio of two legs of one worker.
+
+        With `after_amd`, `call_id` is the customer leg and the worker bridges the moment its AMD
+        verdict is anything but a machine (at once if it already is), so the verdict does not
+        travel to the supervisor and a bridge command back before the person hears the agent. After
+        a machine verdict the legs stay apart and the worker reports COMMAND_FAILED.
+        """
         if self.calls[call_id].worker != self.calls[other].worker:
             raise ValueError("bridged calls must live in the same worker")
-        self._command(call_id, p.BRIDGE, **{"with": other})
+        args: dict[str, p.Scalar] = {"with": other, "after_amd": after_amd}
+        self._command(call_id, p.BRIDGE, **args)
 
     def unbridge(self, call_id: str, other: str) -> None:
         self._command(call_id, p.UNBRIDGE, **{"with": other})

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+# Imported with the worker, not at the first answer: loading the detector's modules on the SIP
+# thread just after an answer delayed the tap by 20 ms, and by seconds on a loaded machine, long
+# enough to miss the "Hello?".
+from dialer.amd import AmdConfig, AmdDetector, AmdVerdict
 from dialer.outcomes import EarlyMedia
 from dialer.sip import early_media
 from dialer.sip.frames import FrameTap
-
-if TYPE_CHECKING:
-    from dialer.amd import AmdVerdict
 
 
 class _Detector(Protocol):
@@ -38,8 +39,6 @@ class AmdSession:
 
     @classmethod
     def start(cls, tap: FrameTap, window_s: float) -> AmdSession:
-        from dialer.amd import AmdConfig, AmdDetector
-
         return cls(tap=tap, detector=AmdDetector(AmdConfig()), window_s=window_s)
 
     def poll(self) -> Verdict | None:

@@ -22,7 +22,6 @@ import traceback
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pjsua2 as pj
 
@@ -31,7 +30,7 @@ from dialer.sip.config import NodeConfig, Trunk, node_config_from_dict
 from dialer.sip.endpoint import SipLoop, Timer
 from dialer.sip.frames import FrameTap, TapPool
 from dialer.sip.sipmsg import parse, q850_cause
-from dialer.sip.taps import AmdSession, EarlyMediaSession
+from dialer.sip.taps import AmdSession, EarlyMediaSession, Verdict
 
 _PJ_ETOOMANY = 70010
 # pjsua 2.15's bridge applies connects and disconnects asynchronously on its clock thread, and
@@ -84,6 +83,9 @@ class Leg:
     q850: tuple[int, str] | None = None
     ring_timer: Timer | None = None
     amd: AmdSession | None = None
+    amd_started_at: float | None = None
+    amd_verdict: str = ""  # the AMD kind once decided
+    bridge_after_amd: str = ""  # the leg to bridge to as soon as AMD finds no machine
     early: EarlyMediaSession | None = None
     early_class: str = "none"
     recording: Recording | None = None
@@ -390,10 +392,10 @@ class Worker:
         leg.answered_at = time.monotonic()
         if leg.ring_timer is not None:
             leg.ring_timer.cancel()
+        if leg.amd_wanted:  # first: the person may start speaking at once
+            self._when_media(leg, lambda: self._start_amd(leg))
         self._finish_early_classifier(leg)
         self.emit(p.ANSWERED, leg.id, setup_s=round(leg.answered_at - leg.placed_at, 4))
-        if leg.amd_wanted:
-            self._when_media(leg, lambda: self._start_amd(leg))
 
     def _on_disconnected(self, call: _LegCall, leg: Leg, info: pj.CallInfo, prm: pj.OnCallStateParam) -> None:
         event = prm.e
@@ -402,6 +404,7 @@ class Worker:
         if leg.ring_timer is not None:
             leg.ring_timer.cancel()
         self._finish_early_classifier(leg)
+        leg.bridge_after_amd = ""  # the call is gone: nothing to bridge
         if leg.amd is not None:
             self._stop_amd(leg, leg.amd.finish())
         for prompt in list(leg.prompts):
@@ -449,28 +452,35 @@ class Worker:
             return
         tap = self.taps.take()
         if tap is None:
-            self.emit(p.AMD, leg.id, verdict="unknown", decided_after_s=0.0, reason="no free audio tap")
+            self._amd_decided(leg, Verdict("unknown", 0.0, "no free audio tap"))
             return
-        try:
-            leg.amd = AmdSession.start(tap, self.config.amd_window_s)
-        except ImportError as error:
-            self.taps.give_back(tap)
-            self.emit(p.AMD, leg.id, verdict="unknown", decided_after_s=0.0, reason=f"no detector: {error}")
-            return
+        leg.amd = AmdSession.start(tap, self.config.amd_window_s)
         audio.startTransmit(tap)
+        leg.amd_started_at = time.monotonic()
 
-    def _stop_amd(self, leg: Leg, verdict: Any) -> None:
+    def _stop_amd(self, leg: Leg, verdict: Verdict) -> None:
         session, leg.amd = leg.amd, None
         if session is None:
             return
         self._detach(leg, session.tap)
+        self._amd_decided(leg, verdict)
+
+    def _amd_decided(self, leg: Leg, verdict: Verdict) -> None:
+        leg.amd_verdict = verdict.kind
+        listening_from = leg.amd_started_at if leg.amd_started_at is not None else time.monotonic()
         self.emit(
             p.AMD,
             leg.id,
             verdict=verdict.kind,
             decided_after_s=round(verdict.decided_after_s, 3),
             reason=verdict.reason,
+            # How long after the answer the detector started listening: anything said before is lost.
+            listening_after_s=round(listening_from - (leg.answered_at or listening_from), 4),
         )
+        partner = self.legs.get(leg.bridge_after_amd)
+        leg.bridge_after_amd = ""
+        if partner is not None and leg.id in self.legs:
+            self._bridge_after_amd(leg, partner)
 
     def _start_early_classifier(self, leg: Leg) -> None:
         audio = self._audio(leg)
@@ -510,7 +520,22 @@ class Worker:
 
     def _bridge(self, command: p.Command) -> None:
         first, second = self._pair(command)
+        if not command.args.get("after_amd"):
+            self._connect_when_media(first, second)
+        elif first.amd_wanted and not first.amd_verdict:
+            # Armed here rather than in the supervisor: the bridge follows the verdict on this
+            # thread, without a round trip through two busy processes.
+            first.bridge_after_amd = second.id
+        else:
+            self._bridge_after_amd(first, second)
 
+    def _bridge_after_amd(self, customer: Leg, agent: Leg) -> None:
+        if customer.amd_verdict == "machine":
+            self.emit(p.COMMAND_FAILED, customer.id, op=p.BRIDGE, error="AMD found a machine")
+        else:
+            self._connect_when_media(customer, agent)
+
+    def _connect_when_media(self, first: Leg, second: Leg) -> None:
         def connect() -> None:
             if first.media_index < 0 or second.media_index < 0:
                 return  # the other leg's media callback will run this again

@@ -30,7 +30,9 @@ from workbench.ws import MESSAGE_HANDLERS
 OpenBrowser = Callable[[], Browser]
 
 
-def test_every_route_declares_who_may_use_it_and_only_sign_in_and_assets_are_public(tmp_path: Path) -> None:
+def test_every_route_declares_who_may_use_it_and_only_sign_in_assets_and_metrics_are_public(
+    tmp_path: Path,
+) -> None:
     public = set()
     for declared in create_app(Settings(data_dir=tmp_path)).routes:
         assert isinstance(declared, GuardedRoute | GuardedWebSocketRoute | PublicMount)
@@ -39,7 +41,7 @@ def test_every_route_declares_who_may_use_it_and_only_sign_in_and_assets_are_pub
         else:
             assert declared.access.roles <= ALL_ROLES
             assert declared.access.roles
-    assert public == {"/login", "/static"}
+    assert public == {"/login", "/static", "/metrics"}  # /metrics asks for its own bearer token
 
 
 def test_an_app_with_an_unguarded_route_is_refused() -> None:

@@ -13,19 +13,31 @@ from dialer.amd import AmdConfig, AmdDetector, AmdVerdict
 from tests.dialer.amd.signals import classify, noise, pcm, silence, tone, voice, words
 
 CASES = {
-    "silence": (pcm(silence(6.0)), "unknown", 5.0, "no speech in 5.0 s"),
-    "steady white noise": (pcm(noise(6.0, 800.0)), "unknown", 5.0, "no speech in 5.0 s"),
+    "silence": (pcm(silence(6.0)), "unknown", 3.0, "no speech in 3.0 s"),
+    "steady white noise": (pcm(noise(6.0, 800.0)), "unknown", 3.0, "no speech in 3.0 s"),
+    "hello after a long initial silence": (
+        pcm(silence(2.5), voice(0.5), silence(3.0)),
+        "human",
+        3.44,
+        "greeting 0.5 s then 0.4 s",
+    ),
     "hello then waiting": (
         pcm(silence(0.3), voice(0.5), silence(3.0)),
         "human",
-        1.4,
-        "greeting 0.5 s then 0.6 s",
+        1.24,
+        "greeting 0.5 s then 0.4 s",
     ),
     "hello over line noise": (
         pcm(noise(0.3, 100.0), voice(0.5) + noise(0.5, 100.0, 1), noise(3.0, 100.0, 2)),
         "human",
-        1.4,
-        "then 0.6 s of silence",
+        1.24,
+        "then 0.4 s of silence",
+    ),
+    "greeting just too long for the short silence rule": (
+        pcm(silence(0.3), voice(1.1), silence(3.0)),
+        "human",
+        2.6,
+        "greeting 1.1 s then a 1.2 s pause",
     ),
     "medium greeting then a long pause": (
         pcm(silence(0.3), voice(1.8), silence(3.0)),
@@ -57,7 +69,7 @@ def test_features_of_a_human_greeting() -> None:
     assert features.initial_silence_s == pytest.approx(0.4)
     assert features.greeting_s == pytest.approx(0.6)
     assert features.words == 1
-    assert features.after_greeting_silence_s == pytest.approx(0.6)
+    assert features.after_greeting_silence_s == pytest.approx(0.44)
     assert not features.beep
 
 
@@ -110,7 +122,7 @@ def test_feeding_stops_at_the_decision() -> None:
     audio = pcm(silence(0.3), voice(0.5), silence(3.0))
     verdict = AmdDetector(AmdConfig()).feed(audio)
     assert verdict is not None
-    assert verdict.decided_after_s == pytest.approx(1.4)
+    assert verdict.decided_after_s == pytest.approx(1.24)
 
 
 CONFIG_ERRORS = {

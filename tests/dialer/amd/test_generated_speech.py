@@ -54,3 +54,16 @@ def test_bench_command_prints_figures_against_the_baseline(clips: list[Clip], co
         assert row in result.output
     assert "baseline" in result.output
     assert "ratio" in result.output
+
+
+@pytest.mark.slow
+def test_bench_sweep_prints_the_short_greeting_trade_off(clips: list[Clip], corpus_dir: Path) -> None:
+    result = CliRunner().invoke(
+        bench_amd,
+        ["--clips", str(CLIPS), "--seed", str(TEST_SUITE_SEED), "--corpus-dir", str(corpus_dir), "--sweep"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "finished their greeting at p50" in result.output
+    assert "for reporting only" in result.output  # the test-suite seed is not the tuning seed
+    table = result.output.split("human p50\n", 1)[1].splitlines()
+    assert len([line for line in table if line.rstrip().endswith(" s")]) >= 15

@@ -138,6 +138,42 @@ async def test_bridge_record_dtmf_and_hangup_clean_up_both_legs(
     assert voiced_seconds(recording) > 1.5
 
 
+async def test_bridge_armed_before_the_verdict_follows_a_human_verdict_in_the_worker(
+    node: SipNode, carrier: Carrier
+) -> None:
+    call = await node.originate(p.Originate("sim", HUMAN, "attempt-armed-human", amd=True))
+    await node.wait_for(call, p.ANSWERED, 10)
+    agent = await node.open_agent_leg(call, f"sip:agent-8@127.0.0.1:{carrier.port}")
+    await node.wait_for(agent, p.ANSWERED, 10)
+    node.bridge(call, agent, after_amd=True)
+    bridged = await node.wait_for(call, p.BRIDGED, 10)
+    amd = await node.wait_for(call, p.AMD)
+    assert amd.detail["verdict"] == "human"
+    assert float(amd.detail["listening_after_s"] or 0) < 1.0
+    assert bridged.detail["with_call"] == agent
+    assert kinds(node, call).index(p.AMD) < kinds(node, call).index(p.BRIDGED)
+    node.hangup(call)
+    assert (await node.finished(call, 10)).outcome is Outcome.CONVERSATION
+
+
+@pytest.mark.slow
+async def test_bridge_armed_before_the_verdict_keeps_a_machine_away_from_the_agent(
+    node: SipNode, carrier: Carrier
+) -> None:
+    call = await node.originate(p.Originate("sim", MACHINE, "attempt-armed-machine", amd=True))
+    await node.wait_for(call, p.ANSWERED, 10)
+    agent = await node.open_agent_leg(call, f"sip:agent-9@127.0.0.1:{carrier.port}")
+    await node.wait_for(agent, p.ANSWERED, 10)
+    node.bridge(call, agent, after_amd=True)
+    refused = await node.wait_for(call, p.COMMAND_FAILED, 15)
+    assert refused.detail["op"] == p.BRIDGE
+    assert (await node.wait_for(call, p.AMD)).detail["verdict"] == "machine"
+    assert p.BRIDGED not in kinds(node, call)
+    node.hangup(agent)
+    node.hangup(call)
+    assert (await node.finished(call, 10)).outcome is Outcome.MACHINE
+
+
 @pytest.mark.slow
 async def test_unanswered_call_is_cancelled_at_the_ring_timeout(node: SipNode) -> None:
     call = await node.originate(p.Originate("sim", NO_ANSWER, "attempt-ring"))
