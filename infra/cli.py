@@ -40,6 +40,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "A live predictive campaign against the simulator's prediction.",
     ),
     "gate": ("campaigns.gate_bench:bench_gate", "Dial-gate decisions per second on PostgreSQL."),
+    "ws": ("workbench.bench.ws:bench_ws", "Screen-pop latency to 1,000 agent WebSockets on one web worker."),
 }
 
 

@@ -51,6 +51,10 @@ class RedisBus:
         self._subscriber_capacity = subscriber_capacity
         self._fanout = FanOut()
         self._pubsub = client.pubsub()
+        # redis-py's PubSub opens its connection on the first command without a lock: two first
+        # SUBSCRIBEs at once would each open one, and the confirmations on the connection it
+        # forgets would never arrive. One (un)subscribe command at a time.
+        self._pubsub_commands = asyncio.Lock()
         # Per channel: resolved when Redis confirms the SUBSCRIBE, so that `subscribe` returns
         # only once messages published from anywhere will reach it.
         self._confirmed: dict[str, asyncio.Future[None]] = {}
@@ -170,7 +174,8 @@ class RedisBus:
             self._confirmed[channel] = loop.create_future()
         try:
             if first:
-                await self._pubsub.subscribe(*(self._channel_key(channel) for channel in first))
+                async with self._pubsub_commands:
+                    await self._pubsub.subscribe(*(self._channel_key(channel) for channel in first))
                 if self._reader is None:
                     self._reader = asyncio.create_task(self._read_messages(), name="redis-bus-pubsub")
                     self._reader.add_done_callback(_report_reader_failure)
@@ -189,7 +194,8 @@ class RedisBus:
             if confirmed is not None:
                 confirmed.cancel()  # nobody waits for it any more
         if emptied and not self._closed:
-            await self._pubsub.unsubscribe(*(self._channel_key(channel) for channel in emptied))
+            async with self._pubsub_commands:
+                await self._pubsub.unsubscribe(*(self._channel_key(channel) for channel in emptied))
 
     async def _read_messages(self) -> None:
         channel_prefix = self._channel_key("")

@@ -223,6 +223,19 @@ async def test_a_channel_message_reaches_every_subscriber(bus: Bus) -> None:
     assert sorted(message.body["n"] for message in received_both if message) == [0, 1, 2, 99]
 
 
+async def test_subscribers_arriving_at_once_all_hear_their_channels(bus: Bus) -> None:
+    # A restarted web worker gets every agent's tab back at the same moment.
+    subscriptions = await asyncio.wait_for(
+        asyncio.gather(*(bus.subscribe(f"agent:{n}") for n in range(20))), timeout=10
+    )
+    for n in range(20):
+        await bus.publish(f"agent:{n}", {"n": n})
+    for n, subscription in enumerate(subscriptions):
+        message = await subscription.get(timeout=5)
+        assert message is not None
+        assert message.body == {"n": n}
+
+
 async def test_receivers_get_their_own_copy_of_a_body(bus: Bus) -> None:
     first = await bus.subscribe("wallboard")
     second = await bus.subscribe("wallboard")
