@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,3 +120,64 @@ def redis_namespace(redis_url: str) -> Iterator[str]:
     for key in client.scan_iter(match=f"{namespace}*", count=500):
         client.delete(key)
     client.close()
+
+
+class PrivateRedis:
+    """A redis-server of one test's own, on a port of its own, that the test may stop and restart.
+
+    Without persistence: a restarted server has forgotten every key, as after a crash.
+    """
+
+    def __init__(self, directory: Path, port: int) -> None:
+        self.directory = directory
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert self._process is None, "already running"
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is required on the PATH to run a private Redis and is not there")
+        self._process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    if self._process.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"the private redis-server on port {self.port} did not start")
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """Gone at once, as in a crash: every client connection drops."""
+        if self._process is None:
+            return
+        self._process.kill()
+        self._process.wait()
+        self._process = None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A running redis-server only this test uses; stopped afterwards if still running."""
+    server = PrivateRedis(tmp_path, _free_port())
+    server.start()
+    yield server
+    server.kill()
