@@ -199,6 +199,7 @@ class CampaignEngine:
             for task in list(self.tasks):
                 if not task.done():
                     await asyncio.wait([task], timeout=5.0)
+            self.node.unlisten(self._on_sip)
             self.db.close()
 
     def _make_pacer(self, team_size: int) -> Pacer:

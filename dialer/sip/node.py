@@ -185,6 +185,10 @@ class SipNode:
         """Call `listener` with every call event, in order, on the event loop."""
         self._listeners.append(listener)
 
+    def unlisten(self, listener: Callable[[p.Event], None]) -> None:
+        """Stop calling `listener`; an engine that gives up a campaign must not leave one behind."""
+        self._listeners.remove(listener)
+
     async def _notify(self) -> None:
         assert self._changed is not None
         async with self._changed:
