@@ -1,10 +1,11 @@
 """The end-to-end check: a predictive campaign over real SIP against what the simulator predicts.
 
 The live run uses the carrier simulator's profile mix, simulated agents and the real gate and
-ledger. The prediction runs `dialer.pacing.simulator` with the same pacer settings and the
-parameters the live run realised: team size, live-answer rate, talk and wrap means, length.
-What the simulator models differently (its ring and no-answer times, its non-live mix, no agent
-leg set-up time) is left as is: the comparison measures how much those differences matter.
+ledger. The prediction runs `dialer.pacing.simulator` with the same pacer settings, the
+parameters the live run realised (team size, live-answer rate, talk and wrap means, length) and
+the carrier simulator's ring times (`Scenario.carrier_timing`). What the simulator still models
+differently (its non-live mix, no agent leg set-up time) is left as is: the comparison measures
+how much those differences matter.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def predict(result: DemoResult, agents: int, seeds: range) -> Prediction:
             result.seconds / 3600,
         ),
         warmup_s=0.0,
+        carrier_timing=True,
     )
     priors = PredictivePriors(
         talk_mean_s=scenario.talk_mean_s, wrap_mean_s=scenario.wrap_mean_s, answer_rate=0.4

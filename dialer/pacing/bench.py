@@ -152,6 +152,7 @@ def _table(scenario: Scenario, specs: list[str], summaries: dict[str, Summary], 
 @click.option("--talk-mean", type=float, default=180.0, show_default=True, help="Custom scenario: s.")
 @click.option("--wrap-mean", type=float, default=30.0, show_default=True, help="Custom scenario: s.")
 @click.option("--hours", type=float, default=8.0, show_default=True, help="Custom scenario: day length.")
+@click.option("--carrier-timing", is_flag=True, help="Custom scenario: ring times of the carrier simulator.")
 @click.option("--jobs", type=int, default=2, show_default=True, help="Worker processes.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def bench_pacing(
@@ -164,6 +165,7 @@ def bench_pacing(
     talk_mean: float,
     wrap_mean: float,
     hours: float,
+    carrier_timing: bool,
     jobs: int,
     as_json: bool,
 ) -> None:
@@ -172,7 +174,9 @@ def bench_pacing(
     if unknown:
         raise click.BadParameter(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
     if agents is not None:
-        scenarios = [custom_scenario(agents, answer_rate, talk_mean, wrap_mean, hours)]
+        scenarios = [
+            custom_scenario(agents, answer_rate, talk_mean, wrap_mean, hours, carrier_timing=carrier_timing)
+        ]
     else:
         chosen = scenario_ids or [s for s in SCENARIOS if s not in NAMED_ONLY]
         scenarios = [SCENARIOS[s] for s in chosen]

@@ -6,9 +6,14 @@ zero; a lower z is more cautious. The controller sets z = z_integral + budget sh
 * the budget shift is proportional to the abandon budget left, `target * live - abandons`, for
   today and for the rolling window of days (the worse of the two), measured in standard deviations
   of a binomial count at the target rate. Early abandons in a day therefore slow the pacer down at
-  once, and a day or window running over its budget dials cautiously until it is back under;
+  once, and a day or window running over its budget dials cautiously until it is back under.
+  The count whose spread matters is that of the answers still to come: when few remain (a list
+  running out), a small overrun can only be repaid by dialling much more carefully, so the
+  standard deviation is taken over the fewer of the answers so far and the answers expected;
 * the integral part moves every `period_s` towards the target on a 30-minute EWMA of the abandon
   rate, which removes the steady offset of a mis-set z_initial (drifting traffic, other teams).
+  When the list will run out within `short_list_answers` live answers, the day is short and the
+  integral steps grow in proportion (up to `short_list_gain_max` times) so that it settles in time.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class ControllerSettings:
     period_s: float = 30.0
     ewma_tau_s: float = 1800.0
     window_days: int = 30
+    short_list_answers: float = 6000.0
+    short_list_gain_max: float = 4.0
 
 
 @dataclass
@@ -53,6 +60,12 @@ class AbandonController:
         self._past_days: deque[_Tally] = deque()
         self._past = _Tally()  # sum over _past_days
         self._z = settings.z_initial
+        self._expected_answers_left = math.inf
+
+    def expect_answers(self, left: float) -> None:
+        """Live answers still expected from what is left to dial (inf when the list is not the limit)."""
+        self._expected_answers_left = max(left, 0.0)
+        self._update_z()
 
     def start_day(self, t: float) -> None:
         self._past_days.append(self._today)
@@ -92,23 +105,32 @@ class AbandonController:
 
     def budget_score(self) -> float:
         """Abandon budget left, in binomial standard deviations; the worse of today and the window."""
+        return min(self._score(tally) for tally in (self._today, self.window()))
+
+    def _score(self, tally: _Tally) -> float:
         target = self.settings.target
-        return min(
-            (target * tally.live - tally.abandoned) / math.sqrt(target * tally.live + 1.0)
-            for tally in (self._today, self.window())
-        )
+        slack = target * tally.live - tally.abandoned
+        answers = tally.live if slack >= 0 else min(tally.live, self._expected_answers_left)
+        return slack / math.sqrt(target * answers + 1.0)
 
     def advance(self, t: float) -> None:
         """Run the periodic integral steps due by t."""
         settings = self.settings
+        gain = settings.integral_gain * self.integral_boost()
         while t >= self._next_update:
             self._decay_to(self._next_update)
             if self._ewma.live >= 1.0:
                 error = (settings.target - self._ewma.rate()) / settings.target
-                self._z_integral += settings.integral_gain * max(-1.0, min(1.0, error))
+                self._z_integral += gain * max(-1.0, min(1.0, error))
                 self._z_integral = max(settings.z_min, min(settings.z_max, self._z_integral))
             self._next_update += settings.period_s
             self._update_z()
+
+    def integral_boost(self) -> float:
+        """How many times the usual integral step: more when few answers are left on the list."""
+        settings = self.settings
+        boost = settings.short_list_answers / max(self._expected_answers_left, 1.0)
+        return max(1.0, min(settings.short_list_gain_max, boost))
 
     def _update_z(self) -> None:
         settings = self.settings

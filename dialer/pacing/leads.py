@@ -8,9 +8,11 @@ coupled across pacers too.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from dialer.carrier.profiles import behaviour_for
 
 CHUNK = 4096
 LEAD_STREAM = 1
@@ -31,8 +33,15 @@ class Lead:
 
 
 class LeadStream:
-    def __init__(self, seed: int) -> None:
+    """Leads in dialling order. With `carrier_timing`, lead i rings as the carrier simulator rings the
+    number `lead<i>` on this seed (dialer/carrier/profiles.py): no post-dial delay and its ring time.
+    Every other variate is the same with or without it.
+    """
+
+    def __init__(self, seed: int, *, carrier_timing: bool = False) -> None:
         self._rng = np.random.default_rng([seed, LEAD_STREAM])
+        self._seed = seed
+        self._carrier_timing = carrier_timing
         self._chunk: list[Lead] = []
         self._position = 0
         self._consumed = 0
@@ -48,6 +57,12 @@ class LeadStream:
             *uniforms.tolist(), pdd.tolist(), ring.tolist(), fail.tolist(), *normals.tolist(), strict=True
         )
         self._chunk = [Lead(*values) for values in columns]
+        if self._carrier_timing:
+            first = self._consumed
+            self._chunk = [
+                replace(lead, pdd_s=0.0, ring_s=behaviour_for(f"lead{first + i}", self._seed).ring_s)
+                for i, lead in enumerate(self._chunk)
+            ]
         self._position = 0
 
     def next(self) -> Lead:

@@ -11,6 +11,7 @@ Everything is tabulated on fixed grids so that a decision is a handful of array 
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -48,23 +49,49 @@ class RecentDurations:
 
 
 class RecentOutcomes:
-    """Share of live answers among the last `capacity` resolved calls, with a beta prior."""
+    """Share of live answers among recent settled calls, with a beta prior.
 
-    def __init__(self, prior_rate: float, prior_weight: float, capacity: int) -> None:
-        self._outcomes: deque[bool] = deque(maxlen=capacity)
+    A call counts once every call dialled with it has surely resolved (`settle_s` after its dial),
+    grouped by the second it was dialled in. Counted as they resolve, the early live answers of a
+    burst of dials would outweigh the no-answers still ringing. The window keeps the newest whole
+    seconds of dials holding at least `capacity` calls: dropping part of a second would drop its
+    calls in the order they resolved, which again depends on the outcome.
+    """
+
+    def __init__(self, prior_rate: float, prior_weight: float, capacity: int, settle_s: float) -> None:
+        self._seconds: deque[list[int]] = deque()  # [second dialled, calls, live answers]
+        self._pending: list[tuple[float, int, bool]] = []  # heap by dial time
+        self._added = 0
+        self._calls = 0
         self._live = 0
+        self._capacity = capacity
         self._prior_live = prior_rate * prior_weight
         self._prior_weight = prior_weight
+        self._settle_s = settle_s
 
-    def add(self, live: bool) -> None:
-        if len(self._outcomes) == self._outcomes.maxlen:
-            self._live -= self._outcomes[0]
-        self._outcomes.append(live)
-        self._live += live
+    def add(self, live: bool, dialled_at: float) -> None:
+        heapq.heappush(self._pending, (dialled_at, self._added, live))
+        self._added += 1
+
+    def settle(self, t: float) -> None:
+        """Count the calls dialled by `t - settle_s` (pass inf to count everything resolved)."""
+        while self._pending and self._pending[0][0] <= t - self._settle_s:
+            dialled_at, _, live = heapq.heappop(self._pending)
+            second = math.floor(dialled_at)
+            if not self._seconds or self._seconds[-1][0] != second:
+                self._seconds.append([second, 0, 0])
+            self._seconds[-1][1] += 1
+            self._seconds[-1][2] += live
+            self._calls += 1
+            self._live += live
+        while len(self._seconds) > 1 and self._calls - self._seconds[0][1] >= self._capacity:
+            _, calls, live_answers = self._seconds.popleft()
+            self._calls -= calls
+            self._live -= live_answers
 
     @property
     def rate(self) -> float:
-        return (self._live + self._prior_live) / (len(self._outcomes) + self._prior_weight)
+        return (self._live + self._prior_live) / (self._calls + self._prior_weight)
 
 
 def lognormal_quantiles(mean_s: float, cv: float, count: int) -> list[float]:

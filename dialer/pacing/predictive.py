@@ -41,6 +41,8 @@ WRAP_BINS = 900
 RING_STEP_S = 0.5
 RING_BINS = 120  # 60 s of ringing
 PRIOR_SAMPLES = 40
+# Every call has resolved this long after its dial: the no-answer timeout plus post-dial delay, with room.
+SETTLE_S = 40.0
 
 # Row of the combined agent table by phase: absent agents read a row of zeros, idle ones a row of
 # ones, talking and wrapping ones their block offset by the whole seconds elapsed.
@@ -111,7 +113,7 @@ class _Observations:
         self.other_resolution = RecentDurations(
             lognormal_quantiles(p.other_resolution_mean_s, 0.5, PRIOR_SAMPLES), 300
         )
-        self.outcomes = RecentOutcomes(p.answer_rate, prior_weight=20.0, capacity=300)
+        self.outcomes = RecentOutcomes(p.answer_rate, prior_weight=20.0, capacity=300, settle_s=SETTLE_S)
 
 
 class PredictivePacer:
@@ -203,7 +205,7 @@ class PredictivePacer:
         seen = self._seen
         if event.kind == "resolved" and event.duration_s is not None:
             live = event.outcome == "live"
-            seen.outcomes.add(live)
+            seen.outcomes.add(live, dialled_at=event.t - event.duration_s)
             (seen.live_answer if live else seen.other_resolution).add(event.duration_s)
         elif event.kind == "talk_end" and event.duration_s is not None:
             seen.talk.add(event.duration_s)
@@ -213,6 +215,7 @@ class PredictivePacer:
             self._controller.record_answer(event.t, abandoned=event.kind == "abandoned")
 
     def _start_day(self, t: float) -> None:
+        self._seen.outcomes.settle(math.inf)  # yesterday's calls have all resolved
         self._controller.start_day(t)
         self._agents_built_at = self._ring_built_at = -math.inf
 
@@ -234,7 +237,9 @@ class PredictivePacer:
             self._start_day(state.t)
         self._last_t = state.t
         self._controller.advance(state.t)
+        self._seen.outcomes.settle(state.t)
         self._refresh_model(state.t)
+        self._controller.expect_answers(self._seen.outcomes.rate * state.leads_available)
         cap = launch_cap(state, self._config)
         if cap <= 0:
             return 0

@@ -47,6 +47,8 @@ class Scenario:
     lines_max: int | None = None
     leads: int | None = None
     connect_deadline_s: float = 2.0
+    # Ring like the carrier simulator (dialer/carrier/profiles.py) instead of §5.1's PDD and ring times.
+    carrier_timing: bool = False
 
     @property
     def agents(self) -> int:
@@ -180,7 +182,13 @@ SCENARIOS: dict[str, Scenario] = _build()
 
 
 def custom_scenario(
-    agents: int, answer_rate: float, talk_mean_s: float, wrap_mean_s: float, hours: float
+    agents: int,
+    answer_rate: float,
+    talk_mean_s: float,
+    wrap_mean_s: float,
+    hours: float,
+    *,
+    carrier_timing: bool = False,
 ) -> Scenario:
     base = _stationary("CUSTOM", agents, answer_rate, "custom")
     return replace(
@@ -188,6 +196,7 @@ def custom_scenario(
         talk_mean_s=talk_mean_s,
         wrap_mean_s=wrap_mean_s,
         hours=hours,
+        carrier_timing=carrier_timing,
         description=f"{agents} agents, p={answer_rate:.2f}, talk {talk_mean_s:g} s, "
-        f"wrap {wrap_mean_s:g} s, {hours:g} h",
+        f"wrap {wrap_mean_s:g} s, {hours:g} h" + (", carrier ring times" if carrier_timing else ""),
     )

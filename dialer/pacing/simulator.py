@@ -365,7 +365,7 @@ def simulate(scenario: Scenario, pacer: Pacer, seed: int) -> list[DayResult]:
         PacingConfig(connect_deadline_s=scenario.connect_deadline_s, lines_max=scenario.lines_max),
         seed,
     )
-    leads = LeadStream(seed)
+    leads = LeadStream(seed, carrier_timing=scenario.carrier_timing)
     leads_left = [scenario.leads] if scenario.leads is not None else []
     rates = (
         daily_answer_rates(seed, scenario.days, *scenario.daily_answer_rate)

@@ -142,10 +142,68 @@ def test_recent_durations_push_the_prior_out() -> None:
 
 
 def test_recent_outcomes_blend_prior_and_data() -> None:
-    outcomes = RecentOutcomes(prior_rate=0.5, prior_weight=10.0, capacity=10)
-    for live in [True] * 10 + [False] * 10:
-        outcomes.add(live)
+    outcomes = RecentOutcomes(prior_rate=0.5, prior_weight=10.0, capacity=10, settle_s=30.0)
+    for second, live in enumerate([True] * 10 + [False] * 10):
+        outcomes.add(live, dialled_at=float(second))
+    outcomes.settle(100.0)
     assert outcomes.rate == pytest.approx(5.0 / 20.0)
+
+
+def test_recent_outcomes_wait_until_every_call_of_a_dial_has_resolved() -> None:
+    # A burst of 100 dials at t = 0: the 20 live answers resolve at 10 s, the no-answers at 27 s.
+    outcomes = RecentOutcomes(prior_rate=0.5, prior_weight=10.0, capacity=30, settle_s=30.0)
+    for _ in range(20):
+        outcomes.add(True, dialled_at=0.0)
+    outcomes.settle(10.0)
+    assert outcomes.rate == 0.5  # only the prior: the burst has not settled
+    for _ in range(80):
+        outcomes.add(False, dialled_at=0.0)
+    outcomes.settle(30.0)
+    # The whole second is kept although it holds more calls than the capacity.
+    assert outcomes.rate == pytest.approx((20.0 + 5.0) / (100.0 + 10.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    calls=st.lists(st.tuples(st.booleans(), st.floats(0.0, 600.0)), max_size=200),
+    capacity=st.integers(1, 50),
+)
+def test_recent_outcomes_do_not_depend_on_the_order_of_resolution(
+    calls: list[tuple[bool, float]], capacity: int
+) -> None:
+    forward = RecentOutcomes(prior_rate=0.3, prior_weight=5.0, capacity=capacity, settle_s=40.0)
+    backward = RecentOutcomes(prior_rate=0.3, prior_weight=5.0, capacity=capacity, settle_s=40.0)
+    for live, dialled_at in calls:
+        forward.add(live, dialled_at)
+    for live, dialled_at in reversed(calls):
+        backward.add(live, dialled_at)
+    forward.settle(700.0)
+    backward.settle(700.0)
+    assert forward.rate == pytest.approx(backward.rate)
+    assert 0.0 <= forward.rate <= 1.0
+
+
+def test_few_answers_left_on_the_list_tighten_the_controller_faster() -> None:
+    long_list = AbandonController(ControllerSettings(target=0.03, z_initial=-2.0))
+    short_list = AbandonController(ControllerSettings(target=0.03, z_initial=-2.0))
+    short_list.expect_answers(500.0)
+    assert long_list.integral_boost() == 1.0
+    assert short_list.integral_boost() == ControllerSettings().short_list_gain_max
+    for controller in (long_list, short_list):
+        for i in range(300):
+            controller.record_answer(float(i), abandoned=i % 10 == 0)
+        controller.advance(600.0)
+    assert short_list.z < long_list.z < -2.0
+
+
+def test_an_overrun_weighs_more_when_few_answers_remain() -> None:
+    plenty = AbandonController(ControllerSettings(target=0.03))
+    few = AbandonController(ControllerSettings(target=0.03))
+    few.expect_answers(10.0)
+    for controller in (plenty, few):
+        for i in range(1000):
+            controller.record_answer(float(i), abandoned=i % 20 == 0)  # 5 %: over budget
+    assert few.budget_score() < plenty.budget_score() < 0
 
 
 def test_lognormal_quantiles_have_the_mean() -> None:

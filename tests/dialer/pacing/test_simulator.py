@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from dialer.carrier.profiles import behaviour_for
 from dialer.pacing import make_pacer
 from dialer.pacing.bench import parse_pacer, parse_seeds
 from dialer.pacing.leads import LeadStream
@@ -25,6 +26,19 @@ def test_leads_depend_only_on_the_seed() -> None:
     drawn = [first.next() for _ in range(5000)]
     assert drawn == [second.next() for _ in range(5000)]
     assert drawn[:10] != [LeadStream(6).next() for _ in range(10)]
+
+
+def test_carrier_timing_rings_like_the_carrier_simulator_and_keeps_the_other_variates() -> None:
+    reference_stream, carrier_stream = LeadStream(5), LeadStream(5, carrier_timing=True)
+    reference = [reference_stream.next() for _ in range(5000)]
+    carrier = [carrier_stream.next() for _ in range(5000)]
+    assert [lead.u_live for lead in carrier] == [lead.u_live for lead in reference]
+    assert [lead.talk_z for lead in carrier] == [lead.talk_z for lead in reference]
+    assert all(lead.pdd_s == 0.0 for lead in carrier)
+    assert [lead.ring_s for lead in carrier[4090:4100]] == [
+        behaviour_for(f"lead{i}", 5).ring_s for i in range(4090, 4100)
+    ]
+    assert 0.5 <= min(lead.ring_s for lead in carrier) < max(lead.ring_s for lead in carrier) < 3.0
 
 
 def test_same_seed_same_day() -> None:
