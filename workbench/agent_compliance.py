@@ -15,13 +15,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from campaigns.account_facts import load_account_facts
-from campaigns.models import Debt, Phone, PhoneStatus
+from campaigns.models import Debt, DebtStatus, Phone, PhoneStatus
 from compliance import policy as rules
 from compliance.gate import DialRequest, build_case, load_compliance_records
-from compliance.models import ContactAttempt, ContactRestriction, Notice, NoticeType, RestrictionKind
+from compliance.models import ContactRestriction, Notice, NoticeType, RestrictionKind
 from compliance.policy.case import Case
 from compliance.policy.frequency import CallCap
 from compliance.policy.hours import LocalHours
+from workbench.agent_account import Account
+from workbench.call_facts import CallFacts
 
 # A window closing within this many minutes shows as "closing soon".
 CLOSING_SOON_MINUTES = 30
@@ -81,6 +83,7 @@ class PhoneConsent:
 class Strip:
     window: Window
     clocks: list[ZoneClock]
+    # Shown with the account only; empty while it is locked.
     meters: list[DebtMeter]
     holds: list[str]
     phones: list[PhoneConsent]
@@ -175,30 +178,30 @@ def _consent(phone: Phone) -> PhoneConsent:
 
 
 def compliance_strip(
-    db: Session,
-    attempt: ContactAttempt,
-    debts: list[Debt],
-    phones: list[Phone],
-    *,
-    now: dt.datetime,
-    policy_name: str,
+    facts: CallFacts, account: Account | None, *, now: dt.datetime, policy_name: str
 ) -> Strip:
-    policy = rules.load_policy(policy_name)
-    open_debts = [debt for debt in debts if debt.status.value == "open"]
+    """The strip of the call, from facts read once: every case is built from the same gate facts.
 
-    def request(debt_ids: tuple[int, ...]) -> DialRequest:
-        return DialRequest(
+    The calling window and clocks are always shown. The meters, holds and consents name debts and
+    numbers, so they come with the account only, once it is unlocked; before, they stay empty.
+    """
+    policy = rules.load_policy(policy_name)
+    attempt = facts.attempt
+
+    def case(debt_ids: tuple[int, ...]) -> Case:
+        request = DialRequest(
             person_id=attempt.person_id, number=attempt.number, debt_ids=debt_ids, mode=attempt.mode, at=now
         )
+        return build_case(facts.gate_account, facts.gate_records, request, policy_name)
 
-    base = case_for(db, attempt.person_id, request(tuple(debt.id for debt in open_debts)), policy_name)
+    # The next call would be about every open debt, as the gate reads them.
+    base = case(tuple(sorted(debt.id for debt in facts.gate_account.debts)))
     window = window_of(base, policy)
     clocks = [zone_clock(zone, now, window) for zone in rules.candidate_zones(base)]
-    meters = [
-        _meter(case_for(db, attempt.person_id, request((debt.id,)), policy_name), policy, debt)
-        for debt in open_debts
-    ]
-    records = load_compliance_records(db, [attempt.person_id], now)[attempt.person_id]
+    if account is None:
+        return Strip(window, clocks, [], [], [])
+    debts = [view.debt for view in account.debts]
+    meters = [_meter(case((debt.id,)), policy, debt) for debt in debts if debt.status is DebtStatus.OPEN]
     refs = {debt.id: debt.account_ref for debt in debts}
-    holds = _holds(list(records.notices), list(records.restrictions), refs)
-    return Strip(window, clocks, meters, holds, [_consent(phone) for phone in phones])
+    holds = _holds(list(facts.gate_records.notices), list(facts.gate_records.restrictions), refs)
+    return Strip(window, clocks, meters, holds, [_consent(phone) for phone in account.phones])

@@ -22,23 +22,20 @@ from starlette.responses import HTMLResponse, Response
 from campaigns.events import EventFormatError, ScreenPop
 from campaigns.models import Callback, CallbackStatus, Note, Person
 from campaigns.promises import FREQUENCY_LABELS, Frequency
-from compliance.models import DispositionCode
+from compliance.models import ContactAttempt, DispositionCode
 from compliance.policy import case as model
 from compliance.policy.geography import address_zones
 from infra.identifiers import IdentifierKind, verify
 from infra.models import Role
 from infra.money import format_minor
+from workbench.agent_account import load_account
 from workbench.agent_calls import (
     DISCLOSED_MARK,
     MAX_VERIFICATION_FAILURES,
     NOT_VERIFIED_MARK,
     VERIFIED_MARK,
     CallNotFoundError,
-    attempt_debt_ids,
-    callbacks_of,
     is_open,
-    live_promises_of,
-    load_account,
     load_attempt,
     load_steps,
     person_of,
@@ -46,6 +43,7 @@ from workbench.agent_calls import (
 from workbench.agent_compliance import compliance_strip
 from workbench.agent_state import Activity, ConnectCall, Refused
 from workbench.agent_writes import DuplicateSubmissionError, MissingKeyError, audit_call_write, form_key, once
+from workbench.call_facts import load_call_facts
 from workbench.services import Services, services_of
 from workbench.viewer import Viewer
 from workbench.ws import EventRenderer
@@ -70,16 +68,6 @@ def needs_conversation(code: DispositionCode) -> bool:
     return code.is_conversation or bool(CONVERSATION_FIELDS & set(code.required_fields))
 
 
-def agent_codes(db: Session) -> list[DispositionCode]:
-    return list(
-        db.scalars(
-            sa.select(DispositionCode)
-            .where(DispositionCode.active.is_(True), DispositionCode.agent_selectable.is_(True))
-            .order_by(DispositionCode.sort_order, DispositionCode.code)
-        )
-    )
-
-
 def _zone_choices(person_zones: list[str], address: model.Address | None) -> tuple[list[str], str | None]:
     default = None
     if address is not None:
@@ -87,43 +75,38 @@ def _zone_choices(person_zones: list[str], address: model.Address | None) -> tup
     return person_zones, default or (person_zones[0] if person_zones else None)
 
 
-def workspace_context(
-    db: Session, viewer: Viewer, attempt_uuid: str, now: dt.datetime, policy_name: str
+def call_context(
+    db: Session, viewer: Viewer, attempt: ContactAttempt, now: dt.datetime, policy_name: str
 ) -> dict[str, Any]:
-    """Everything the workspace template shows for one call, as this agent may see it."""
-    attempt = load_attempt(db, viewer, attempt_uuid)
-    steps = load_steps(db, attempt)
-    account = load_account(db, attempt, now.date())
-    strip = compliance_strip(
-        db, attempt, [view.debt for view in account.debts], account.phones, now=now, policy_name=policy_name
-    )
-    codes = agent_codes(db)
-    address = account.address
+    """Everything the workspace template shows for one call, as this agent may see it; the
+    attempt must be theirs (`load_attempt`). The account is read only when it may be shown."""
+    facts = load_call_facts(db, attempt, now)
+    steps = facts.steps
+    account = load_account(db, facts, now.date()) if steps.unlocked else None
+    strip = compliance_strip(facts, account, now=now, policy_name=policy_name)
     zones, default_zone = _zone_choices(
-        [clock.zone for clock in strip.clocks],
-        None
-        if address is None
-        else model.Address(
-            country=address.country, state=address.state, postal_code=address.postal_code, city=address.city
-        ),
+        [clock.zone for clock in strip.clocks], None if account is None else account.address
     )
-    labels = {code.code: code.label for code in codes}
+    # What the agent may choose, and what a code chosen earlier is called, as the dock shows them.
+    selectable = [code for code in facts.codes if code.active and code.agent_selectable]
     return {
         "viewer": viewer,
         "csrf_token": viewer.session.csrf_token,
         "attempt": attempt,
-        "person": account.person,
+        "person": facts.person,
         "steps": steps,
         "max_failures": MAX_VERIFICATION_FAILURES,
         "disclosure": DISCLOSURE,
-        "account": account if steps.unlocked else None,
+        "account": account,
         "strip": strip,
-        "codes": [code for code in codes if steps.unlocked or not needs_conversation(code)],
+        "codes": [code for code in selectable if steps.unlocked or not needs_conversation(code)],
         "open": is_open(attempt),
-        "disposition_label": labels.get(attempt.disposition_code or "", attempt.disposition_code),
-        "call_debt_ids": attempt_debt_ids(db, attempt),
-        "promises_on_call": live_promises_of(db, attempt),
-        "callbacks_on_call": callbacks_of(db, attempt),
+        "disposition_label": {code.code: code.label for code in selectable}.get(
+            attempt.disposition_code or "", attempt.disposition_code
+        ),
+        "call_debt_ids": [] if account is None else account.on_call_debt_ids,
+        "promises_on_call": facts.live_promises_on_call,
+        "callbacks_on_call": facts.callbacks_on_call,
         "callback_zones": zones,
         "default_zone": default_zone,
         "frequencies": [(frequency.value, FREQUENCY_LABELS[frequency]) for frequency in Frequency],
@@ -132,6 +115,12 @@ def workspace_context(
         "new_key": lambda: str(uuid.uuid4()),
         "now": now,
     }
+
+
+def workspace_context(
+    db: Session, viewer: Viewer, attempt_uuid: str, now: dt.datetime, policy_name: str
+) -> dict[str, Any]:
+    return call_context(db, viewer, load_attempt(db, viewer, attempt_uuid), now, policy_name)
 
 
 async def render_workspace(
@@ -392,13 +381,15 @@ def screen_pop_renderer(get_services: Callable[[], Services]) -> EventRenderer:
             log.warning("ignored a screen pop for user %s: %s", viewer.user_id, error)
             return ""
 
-        def check(db: Session) -> bool:
+        def prepare(db: Session) -> dict[str, Any]:
+            # The check and the reads share one transaction: a pop is one trip to the database.
             attempt = load_attempt(db, viewer, pop.attempt_uuid)
-            return attempt.person_id == pop.person_id and is_open(attempt)
+            if attempt.person_id != pop.person_id or not is_open(attempt):
+                raise CallNotFoundError(pop.attempt_uuid)
+            return call_context(db, viewer, attempt, services.clock(), services.settings.policy)
 
         try:
-            if not await services.run_db(check):
-                raise CallNotFoundError(pop.attempt_uuid)
+            context = await services.run_db(prepare)
         except CallNotFoundError:
             log.warning("refused screen pop of attempt %s for user %s", pop.attempt_uuid, viewer.user_id)
             return services.pages.render(
@@ -419,6 +410,6 @@ def screen_pop_renderer(get_services: Callable[[], Services]) -> EventRenderer:
             log.warning(
                 "screen pop %s for user %s in state %s", pop.attempt_uuid, viewer.user_id, result.status
             )
-        return await render_workspace(services, viewer, pop.attempt_uuid, oob=True)
+        return services.pages.render("agent/workspace.html", oob=True, **context)
 
     return render

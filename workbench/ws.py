@@ -38,6 +38,10 @@ MONITOR_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 # Events pushed to a tab re-check its holder at most this often (messages from it, every time):
 # a user disabled or moved to other clients stops receiving within this delay.
 RECHECK_SECONDS = 5.0
+# Clean-ups of closed agent sockets running at once. When every socket closes together (a worker
+# restarting, a network blip), the rest wait their turn rather than each taking a Redis connection
+# of the live store and of the bus at the same moment, beyond what their pools hold.
+CONCURRENT_CLEANUPS = 32
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +136,7 @@ class Hub:
         self._agents = agents
         self._reload_viewer = reload_viewer
         self._cleanups: set[asyncio.Task[None]] = set()
+        self._cleanup_slots = asyncio.Semaphore(CONCURRENT_CLEANUPS)
 
     async def session_ended(self, handle: str) -> None:
         """Close that session's sockets, on whichever worker holds them."""
@@ -159,15 +164,17 @@ class Hub:
         finally:
             if viewer.role is Role.AGENT:
                 # Runs to the end even when the server cancels this handler (shutting down).
-                cleanup = asyncio.create_task(self._connection_lost(viewer))
+                cleanup = asyncio.create_task(self.connection_lost(viewer))
                 self._cleanups.add(cleanup)
                 cleanup.add_done_callback(self._cleanups.discard)
                 await asyncio.shield(cleanup)
 
-    async def _connection_lost(self, viewer: Viewer) -> None:
-        if await self._reload_viewer(viewer) is not None:
-            # Still signed in but no longer watching the screen: stop routing calls here.
-            await self._agents.apply(viewer, ConnectionLost())
+    async def connection_lost(self, viewer: Viewer) -> None:
+        """What follows an agent's socket closing."""
+        async with self._cleanup_slots:
+            if await self._reload_viewer(viewer) is not None:
+                # Still signed in but no longer watching the screen: stop routing calls here.
+                await self._agents.apply(viewer, ConnectionLost())
 
     async def apply(self, socket: Socket, command: GoReady | Pause) -> None:
         result = await self._agents.apply(socket.viewer, command)
