@@ -12,6 +12,8 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from infra.redis_client import CONNECTION_WAIT_SECONDS, MAX_CONNECTIONS, waiting_client
+
 
 class LiveStore(Protocol):
     async def get(self, key: str) -> str | None: ...
@@ -103,14 +105,6 @@ def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-# Connections one store (one web worker) holds at most. A caller finding them all busy waits for
-# one to come free instead of failing: when a thousand sockets close at once, every clean-up must
-# still mark its agent as having lost the connection, or the dialer could route calls to them.
-MAX_CONNECTIONS = 64
-# How long a caller waits for a free connection before giving up with an error.
-CONNECTION_WAIT_SECONDS = 20.0
-
-
 class RedisLiveStore:
     """Shared by every web worker; every key carries the installation's prefix."""
 
@@ -122,10 +116,9 @@ class RedisLiveStore:
         max_connections: int = MAX_CONNECTIONS,
         wait_seconds: float = CONNECTION_WAIT_SECONDS,
     ) -> None:
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url, decode_responses=True, max_connections=max_connections, timeout=wait_seconds
+        self._redis: aioredis.Redis = waiting_client(
+            url, max_connections=max_connections, wait_seconds=wait_seconds
         )
-        self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)
         self._prefix = prefix
 
     def _key(self, key: str) -> str:

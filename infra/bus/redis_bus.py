@@ -29,6 +29,7 @@ from infra.bus.base import (
     decode_body,
     encode_body,
 )
+from infra.redis_client import waiting_client
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class RedisBus:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisBus:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True, protocol=2), **options)
+        return cls(waiting_client(url), **options)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -236,6 +236,17 @@ async def test_subscribers_arriving_at_once_all_hear_their_channels(bus: Bus) ->
         assert message.body == {"n": n}
 
 
+async def test_a_burst_of_publishes_beyond_the_connection_pool_all_arrive(bus: Bus) -> None:
+    # A thousand sockets closing at once each publish their agent's lost connection; none may
+    # fail because every connection of the process is momentarily busy.
+    wallboard = await bus.subscribe("wallboard")
+    await asyncio.wait_for(
+        asyncio.gather(*(bus.publish("wallboard", {"n": n}) for n in range(500))), timeout=30
+    )
+    received = [await wallboard.get(timeout=5) for _ in range(500)]
+    assert sorted(message.body["n"] for message in received if message) == list(range(500))
+
+
 async def test_receivers_get_their_own_copy_of_a_body(bus: Bus) -> None:
     first = await bus.subscribe("wallboard")
     second = await bus.subscribe("wallboard")
