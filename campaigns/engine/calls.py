@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from compliance.ledger import NOT_CONNECTED
 from compliance.models import Outcome
 
 
@@ -127,14 +128,21 @@ def _abandon(state: CallState) -> CallState:
     return dataclasses.replace(state, phase=Phase.ABANDONING, abandoned=True)
 
 
-def final_outcome(state: CallState, sip_outcome: Outcome) -> Outcome:
+def final_outcome(state: CallState, sip_outcome: Outcome, *, worker_lost: bool = False) -> Outcome:
     """The ledger outcome: what SIP saw, corrected by what only the engine knows.
 
     A call the engine abandoned stays abandoned even if the agent leg was bridged for an instant
     before the deadline dropped it (the SIP layer would call that a conversation).
+
+    A call whose SIP worker died before an answer (`worker_lost`) ended without our CANCEL: its
+    INVITE had left and the phone may ring on, so it is `no_answer`, which counts toward the
+    contact caps, never one of the outcomes that did not reach the number (the SIP layer, which
+    saw no final response, says `network_failure`). `store.orphan_outcome` rules the same way.
     """
     if state.abandoned:
         return Outcome.ABANDONED
+    if worker_lost and sip_outcome in NOT_CONNECTED:
+        return Outcome.NO_ANSWER
     if sip_outcome is Outcome.CONVERSATION and not state.bridged:
         return Outcome.ABANDONED if state.live else Outcome.ANSWERED_NO_CONVERSATION
     return sip_outcome

@@ -43,6 +43,7 @@ from campaigns.hopper import Hopper, HopperConfig, Lead
 from compliance.attempts import CallResult, cancel, complete, mark_dialing
 from compliance.gate import DialGate, DialRequest, GateResult
 from compliance.models import DialingMode, Outcome
+from dialer.outcomes import HungUpBy
 from dialer.pacing import AgentPhase, Pacer, PacingConfig, PacingEvent, PacingState, make_pacer
 from dialer.pacing.predictive import PredictivePriors
 from dialer.sip import protocol as p
@@ -444,10 +445,15 @@ class CampaignEngine:
         )
         self.calls[call_id] = call
         self.db.submit(mark_dialing, attempt_uuid, utcnow())
-        if not self.may_dial():  # the lease was lost while the INVITE was being sent
-            self.node.hangup(call_id, "lease_lost")
         if lead.callback_id is not None:
             self.db.submit(store.link_callback, lead.callback_id, attempt_uuid)
+        if call_id not in self.node.calls:
+            # The call ended before this engine knew it, so it could not hear the end: its worker
+            # was lost while the INVITE waited its turn. Take the end the node recorded.
+            self._on_sip(self.node.recent[call_id].hangup)
+            return
+        if not self.may_dial():  # the lease was lost while the INVITE was being sent
+            self.node.hangup(call_id, "lease_lost")
         loop = asyncio.get_running_loop()
         call.timers.append(loop.call_later(self.settings.ring_timeout_s, self._ring_timeout, call))
 
@@ -615,7 +621,8 @@ class CampaignEngine:
             timer.cancel()
         detail = hangup.detail
         sip_outcome = Outcome(str(detail.get("outcome") or Outcome.NETWORK_FAILURE.value))
-        outcome = final_outcome(call.state, sip_outcome)
+        worker_lost = detail.get("hung_up_by") == HungUpBy.WORKER_LOST
+        outcome = final_outcome(call.state, sip_outcome, worker_lost=worker_lost)
         self.figures.outcomes[outcome] += 1
         if not call.resolved:
             self._emit("resolved", _pacing_outcome(outcome), self._now() - call.placed_at)

@@ -79,6 +79,23 @@ def test_final_outcome(events: list[Event], sip: Outcome, outcome: Outcome) -> N
     assert final_outcome(state, sip) is outcome
 
 
+@pytest.mark.parametrize(
+    ("events", "sip", "outcome"),
+    [
+        # unanswered when the worker died: the phone may ring on, so it counts as no answer
+        ([E.HANGUP], Outcome.NETWORK_FAILURE, Outcome.NO_ANSWER),
+        ([E.ANSWERED, E.HANGUP], Outcome.ABANDONED, Outcome.ABANDONED),
+        ([E.ANSWERED, E.MACHINE, E.HANGUP], Outcome.MACHINE, Outcome.MACHINE),
+        ([*BRIDGING, E.HANGUP], Outcome.CONVERSATION, Outcome.CONVERSATION),
+    ],
+)  # fmt: skip
+def test_final_outcome_of_a_call_whose_worker_was_lost(
+    events: list[Event], sip: Outcome, outcome: Outcome
+) -> None:
+    state, _ = run(SCREENED if E.MACHINE in events else UNSCREENED, *events)
+    assert final_outcome(state, sip, worker_lost=True) is outcome
+
+
 @given(
     start=st.sampled_from([SCREENED, UNSCREENED, MESSAGE]),
     events=st.lists(st.sampled_from(list(Event)), max_size=14),
