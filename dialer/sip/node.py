@@ -281,7 +281,10 @@ class SipNode:
         spacers = [worker.spacer] + ([self.trunk_spacers[trunk]] if trunk else [])
         start = reserve(time.monotonic(), spacers)
         await asyncio.sleep(max(0.0, start - time.monotonic()))
-        self._send(worker, command)
+        # The worker may have died while the command waited its turn: its calls were then reported
+        # lost, and sending to the restarted worker would place a call nobody tracks any more.
+        if command.call in self.calls:
+            self._send(worker, command)
 
     # -- commands ---------------------------------------------------------------------------------
 

@@ -105,3 +105,32 @@ async def test_killed_worker_loses_only_its_own_calls_and_is_restarted(carrier: 
         assert summary.outcome is Outcome.ANSWERED_NO_CONVERSATION
     finally:
         await node.stop()
+
+
+@pytest.mark.slow
+async def test_a_setup_waiting_its_turn_when_the_worker_dies_is_never_sent(carrier: Carrier) -> None:
+    node = await started(carrier, capacity=4, worker_cps=0.5)  # one call setup every 2 s
+    try:
+        await node.originate(p.Originate("sim", HUMAN, "queued-1", amd=False), reserve_agent=False)
+        queued = asyncio.create_task(
+            node.originate(p.Originate("sim", HUMAN, "queued-2", amd=False), reserve_agent=False)
+        )
+        async with asyncio.timeout(5):
+            while len(node.calls) < 2:  # the second setup is admitted and waits for its turn
+                await asyncio.sleep(0.01)
+        waiting = next(
+            call for call, record in node.calls.items() if record.command.args["attempt_id"] == "queued-2"
+        )
+        victim = node.workers[node.calls[waiting].worker]
+        old_pid = victim.pid
+        os.kill(old_pid, signal.SIGKILL)
+        summary = await node.finished(waiting, 10)
+        assert summary.hangup.detail["reason"] == "worker_lost"
+        assert await asyncio.wait_for(queued, 10) == waiting
+        async with asyncio.timeout(15):
+            while not (victim.ready and victim.pid != old_pid):
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # time for a stray INVITE to reach the carrier
+        assert [invite for invite in carrier.invites if invite["attempt"] == "queued-2"] == []
+    finally:
+        await node.stop()
