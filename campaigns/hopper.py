@@ -130,6 +130,7 @@ class Hopper:
         self.buffer: list[Lead] = []
         self.refilled_at: dt.datetime | None = None
         self.out: set[int] = set()  # people taken and not yet finished by the engine
+        self.remaining = 0  # callable people left in the campaign at the last refill, buffer included
 
     def available(self) -> int:
         return len(self.buffer)
@@ -154,6 +155,7 @@ class Hopper:
     def refill(self, now: dt.datetime) -> None:
         with self.sessions() as session:
             leads = load_candidates(session, self.config, now, exclude=self.out)
+            self.remaining = count_callable(session, self.config, now, exclude=self.out)
         self.buffer = order_leads(leads, self.config.strategy, self.config.schedule, now)[: self.config.size]
         self.refilled_at = now
 
@@ -188,36 +190,57 @@ def _callable_people(config: HopperConfig, now: dt.datetime) -> list[sa.ColumnEl
     return [~on_hold, ~in_flight, ~terminal, has_phone]
 
 
-def load_candidates(
-    session: Session, config: HopperConfig, now: dt.datetime, exclude: Collection[int] = ()
-) -> list[Lead]:
-    """Pre-filtered leads of the campaign, unordered: one per person, all their campaign debts."""
+def _later(config: HopperConfig, now: dt.datetime) -> sa.ColumnElement[bool]:
+    """The person's campaign lead is done, or scheduled after `now`."""
     lead_row = sa.orm.aliased(CampaignLead)
-    later = sa.exists().where(
+    return sa.exists().where(
         lead_row.campaign_id == config.campaign_id,
         lead_row.person_id == Debt.person_id,
         sa.or_(lead_row.status == LeadStatus.DONE, lead_row.next_call_at > now),
     )
+
+
+def _due_callbacks(config: HopperConfig, now: dt.datetime) -> Any:
+    return (
+        sa.select(Callback.id, Callback.person_id, Callback.phone_id, Callback.owner_user_id, Callback.due_at)
+        .join(Debt, Debt.person_id == Callback.person_id)
+        .where(
+            Callback.campaign_id == config.campaign_id,
+            Callback.status == CallbackStatus.PENDING,
+            Callback.due_at <= now,
+            Debt.status == DebtStatus.OPEN,
+            *_callable_people(config, now),
+        )
+    )
+
+
+def count_callable(
+    session: Session, config: HopperConfig, now: dt.datetime, exclude: Collection[int] = ()
+) -> int:
+    """People the campaign could still call today: the pacer's view of how much list is left."""
+    scheduled = _open_debts(config).where(~_later(config, now), *_callable_people(config, now))
+    people = sa.union(
+        sa.select(scheduled.subquery().c.person_id),
+        sa.select(_due_callbacks(config, now).subquery().c.person_id),
+    ).subquery()
+    query = sa.select(sa.func.count()).select_from(people)
+    if exclude:
+        query = query.where(people.c.person_id.not_in(list(exclude)))
+    return int(session.scalar(query) or 0)
+
+
+def load_candidates(
+    session: Session, config: HopperConfig, now: dt.datetime, exclude: Collection[int] = ()
+) -> list[Lead]:
+    """Pre-filtered leads of the campaign, unordered: one per person, all their campaign debts."""
     scan = config.size * SCAN_FACTOR
     rows = list(
-        session.execute(_open_debts(config).where(~later, *_callable_people(config, now)).limit(scan))
+        session.execute(
+            _open_debts(config).where(~_later(config, now), *_callable_people(config, now)).limit(scan)
+        )
     )
     callbacks = sorted(
-        session.execute(
-            sa.select(
-                Callback.id, Callback.person_id, Callback.phone_id, Callback.owner_user_id, Callback.due_at
-            )
-            .join(Debt, Debt.person_id == Callback.person_id)
-            .where(
-                Callback.campaign_id == config.campaign_id,
-                Callback.status == CallbackStatus.PENDING,
-                Callback.due_at <= now,
-                Debt.status == DebtStatus.OPEN,
-                *_callable_people(config, now),
-            )
-            .distinct()
-        ),
-        key=lambda row: (row.due_at, row.id),
+        session.execute(_due_callbacks(config, now).distinct()), key=lambda row: (row.due_at, row.id)
     )
     people = {person for _, person, _, _ in rows} | {row.person_id for row in callbacks}
     people -= set(exclude)

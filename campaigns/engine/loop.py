@@ -323,7 +323,13 @@ class CampaignEngine:
     def _state(self) -> PacingState:
         now, wall = self._now(), utcnow()
         calls = list(self.calls.values())
-        hopper_leads = self.hopper.available() if now < self.short_until else self.settings.hopper_size
+        # Near the end of the list the pacer sees the buffer; otherwise the campaign's callable people
+        # (counted at each refill), so that its finite-list control sees how much list is really left.
+        hopper_leads = (
+            self.hopper.available()
+            if now < self.short_until
+            else max(self.settings.hopper_size, self.hopper.remaining)
+        )
         return PacingState(
             t=now - self.t0,
             agent_phase=[agent.phase for agent in self.team],

@@ -144,12 +144,14 @@ def test_prefilter_and_order(db: Database) -> None:
     hopper = Hopper(db.sessions, config)
     taken = hopper.take(10, NOW)
     assert [lead.person_id for lead in taken] == [callback, large, small]
+    assert hopper.remaining == 4  # those three and the one outside its calling window for now
     assert taken[0].callback_id is not None
     assert west not in {lead.person_id for lead in taken}
     assert taken[1].zones == ("America/New_York",)
     assert hopper.take(10, NOW) == []  # taken people stay out until the engine is done with them
     hopper.finished(large)
     hopper.refill(NOW)
+    assert hopper.remaining == 2  # large and the one outside its window; the others are out
     assert [lead.person_id for lead in hopper.take(10, NOW)] == [large]
 
 
