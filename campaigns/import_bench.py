@@ -41,7 +41,10 @@ DEFAULT_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 @dataclasses.dataclass(frozen=True)
 class Phases:
-    """When reading (validating, then planning) and writing began, told by the importer's progress.
+    """When reading and writing began, told by the importer's progress.
+
+    Reading validates the file and loads what the database holds of its people; writing plans
+    the changes chunk by chunk while a writer thread stores the chunks already planned.
 
     Both wall-clock and this process's CPU time: on a shared machine the CPU seconds show what
     the importer itself spent, the wall-clock seconds include waiting for cores and the database.
@@ -186,10 +189,10 @@ def _measure(name: str, url: str, path: Path, baseline_rows: int, workers: int) 
             figures[f"{attempt}_rows_per_s"] = summary.rows_read / seconds
             click.echo(
                 f"{name:<10} {attempt:<6} {summary.rows_read:>9} rows in {seconds:7.1f} s = "
-                f"{summary.rows_read / seconds:9,.0f} rows/s  (read+plan {write_at - read_at:.1f} s, "
-                f"write {finished - write_at:.1f} s; CPU of this process {cpu:.1f} s = "
-                f"{summary.rows_read / cpu:,.0f} rows/CPU-s, read+plan {write_cpu_at - read_cpu_at:.1f}, "
-                f"write {cpu_finished - write_cpu_at:.1f}; created {summary.debts_created}, "
+                f"{summary.rows_read / seconds:9,.0f} rows/s  (read {write_at - read_at:.1f} s, "
+                f"plan+write {finished - write_at:.1f} s; CPU of this process {cpu:.1f} s = "
+                f"{summary.rows_read / cpu:,.0f} rows/CPU-s, read {write_cpu_at - read_cpu_at:.1f}, "
+                f"plan+write {cpu_finished - write_cpu_at:.1f}; created {summary.debts_created}, "
                 f"unchanged {summary.debts_unchanged}, rejected {summary.rows_rejected})"
             )
         stored, seconds = orm_baseline(sessions, path, baseline_rows, secret)

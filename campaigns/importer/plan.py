@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from campaigns.importer.merge import PersonDraft
@@ -133,6 +133,7 @@ class Plan:
     debt_updates: TableRows
     phone_updates: TableRows
     debts_unchanged: int = 0
+    people: int = 0  # the file's people this plan covers
 
     @property
     def inserts(self) -> tuple[TableRows, ...]:
@@ -292,7 +293,7 @@ class _Planner:
         return debt_id
 
 
-def plan_import(
+def plan_chunks(
     people: Mapping[str, PersonDraft],
     existing: Existing,
     *,
@@ -302,10 +303,12 @@ def plan_import(
     debt_ids: Sequence[int],
     hasher: IdentifierHasher,
     now: dt.datetime,
-) -> Plan:
-    """Every insert and update that brings the database in line with the file's people.
+    chunk_people: int,
+) -> Iterator[Plan]:
+    """`plan_import` a chunk of `chunk_people` people at a time, so that writing can start early.
 
-    `person_ids` and `debt_ids` are fresh ids, as many as `new_counts` said.
+    Each plan's inserts only refer to rows inserted by it or by an earlier plan, or to rows that
+    exist already.
     """
     planner = _Planner(existing, client_id, list_id, hasher, now)
     fresh_persons = iter(person_ids)
@@ -321,4 +324,51 @@ def plan_import(
         for debt in draft.debts:
             new_id = None if debt.account_ref in existing.debts else next(fresh_debts)
             planner.debt(person_id, debt, new_id)
-    return planner.plan
+        planner.plan.people += 1
+        if planner.plan.people == chunk_people:
+            yield planner.plan
+            planner.plan = _empty_plan()
+    if planner.plan.people:
+        yield planner.plan
+
+
+def plan_import(
+    people: Mapping[str, PersonDraft],
+    existing: Existing,
+    *,
+    client_id: int,
+    list_id: int,
+    person_ids: Sequence[int],
+    debt_ids: Sequence[int],
+    hasher: IdentifierHasher,
+    now: dt.datetime,
+) -> Plan:
+    """Every insert and update that brings the database in line with the file's people.
+
+    `person_ids` and `debt_ids` are fresh ids, as many as `new_counts` said.
+    """
+    whole = plan_chunks(
+        people,
+        existing,
+        client_id=client_id,
+        list_id=list_id,
+        person_ids=person_ids,
+        debt_ids=debt_ids,
+        hasher=hasher,
+        now=now,
+        chunk_people=len(people),
+    )
+    return next(whole, None) or _empty_plan()
+
+
+def combined(plans: Iterable[Plan]) -> Plan:
+    """One plan with the rows of all of them, in order."""
+    total = _empty_plan()
+    for plan in plans:
+        for mine, theirs in zip(
+            (*total.inserts, *total.updates), (*plan.inserts, *plan.updates), strict=True
+        ):
+            mine.rows.extend(theirs.rows)
+        total.debts_unchanged += plan.debts_unchanged
+        total.people += plan.people
+    return total

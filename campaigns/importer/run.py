@@ -18,15 +18,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaigns.importer.merge import Merger
-from campaigns.importer.plan import Plan, new_counts, plan_import
+from campaigns.importer.pipeline import write_while_planning
+from campaigns.importer.plan import Plan, new_counts, plan_chunks
 from campaigns.importer.reading import file_facts, read_file
 from campaigns.importer.rows import Problem
 from campaigns.importer.store import Store
 from campaigns.models import CallList, ImportRun
 from compliance import audit
 from infra.db import transaction, utcnow
-from infra.identifiers import IdentifierKind, identifier_hash, new_salt
+from infra.identifiers import KeyedHasher, new_salt
 from infra.models import Client
+
+CHUNK_PEOPLE = 20_000  # planned and written at a time
 
 
 class ClientNotFoundError(LookupError):
@@ -49,17 +52,11 @@ class _Silent:
         """Nothing to show."""
 
 
-@dataclasses.dataclass(frozen=True)
-class SecretHasher:
+class SecretHasher(KeyedHasher):
     """Hashes identifiers with the installation secret (see infra.identifiers)."""
-
-    secret: str
 
     def new_salt(self) -> str:
         return new_salt()
-
-    def hash(self, salt: str, kind: IdentifierKind, value: str) -> str:
-        return identifier_hash(self.secret, salt, kind, value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,7 +132,7 @@ def _write(
     accounts = [debt.account_ref for draft in merger.people.values() for debt in draft.debts]
     existing = store.load_existing(client_id, list_id, merger.people.keys(), accounts)
     persons_needed, debts_needed = new_counts(merger.people, existing)
-    plan = plan_import(
+    plans = plan_chunks(
         merger.people,
         existing,
         client_id=client_id,
@@ -144,10 +141,10 @@ def _write(
         debt_ids=store.allocate_ids("debts", debts_needed),
         hasher=SecretHasher(secret),
         now=utcnow(),
+        chunk_people=CHUNK_PEOPLE,
     )
-    progress.start("writing", plan.rows_to_write)
-    store.write(plan, progress.advance)
-    return plan
+    progress.start("writing", len(merger.people))
+    return write_while_planning(store, plans, progress.advance)
 
 
 @contextmanager

@@ -31,6 +31,7 @@ from campaigns.models import Address, CallListMember, Debt, Person, Phone
 from infra.db import Base
 
 BATCH_ROWS = 10_000
+ANALYSE_AFTER_ROWS = 10_000
 SQLITE_CACHE_KIB = 512 * 1024  # pages are only taken as the import touches them
 
 _persons = Person.__table__
@@ -93,6 +94,7 @@ class Store:
             sa.text(f"CREATE TEMPORARY TABLE {name} (ref VARCHAR(100) PRIMARY KEY){on_commit}")
         )
         self._insert_rows(name, ("ref",), [(key,) for key in keys], [None], _ignore)
+        self._analyse(name)
         return sa.table(name, sa.column("ref"))
 
     def _read_persons(self, client_id: int, refs: sa.TableClause) -> dict[str, ExistingPerson]:
@@ -160,31 +162,55 @@ class Store:
         if count == 0:
             return []
         if self.is_postgresql:
+            # One array rather than a result row per id: hundreds of thousands of rows through
+            # the result machinery took longer than the sequence itself.
             query = sa.text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"
+                "SELECT array_agg(nextval(pg_get_serial_sequence(:table, 'id'))) "
+                "FROM generate_series(1, :count)"
             )
-            return list(self.connection.execute(query, {"table": table, "count": count}).scalars())
+            ids: list[int] = self.connection.execute(query, {"table": table, "count": count}).scalar_one()
+            return ids
         # SQLite: the transaction began with BEGIN IMMEDIATE, so no other writer can take these.
         highest = self.connection.execute(sa.text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
         return list(range(highest + 1, highest + 1 + count))
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, plan: Plan, progress: Callable[[int], None] = _ignore) -> None:
-        """Write every row of the plan; `progress` hears how many rows each batch wrote."""
-        with self._large_page_cache():
-            for table in plan.inserts:
-                if table.rows:
-                    self._insert_rows(
-                        table.table, table.columns, table.rows, self._processors(table), progress
-                    )
-            for table in plan.updates:
-                if table.rows:
-                    self._update_rows(table, progress)
+    def write_inserts(self, plan: Plan, progress: Callable[[int], None] = _ignore) -> None:
+        """The plan's new rows, in foreign-key order; `progress` hears how many each batch wrote."""
+        for table in plan.inserts:
+            if table.rows:
+                self._insert_rows(table.table, table.columns, table.rows, self._processors(table), progress)
+
+    def write_updates(self, plan: Plan, progress: Callable[[int], None] = _ignore) -> None:
+        for table in plan.updates:
+            if table.rows:
+                self._update_rows(table, progress)
+
+    def analyse_written(self, plan: Plan) -> None:
+        """Fresh planner statistics for each table the plan wrote many rows to."""
+        written: dict[str, int] = {}
+        for table in (*plan.inserts, *plan.updates):
+            written[table.table] = written.get(table.table, 0) + len(table.rows)
+        for name, rows in written.items():
+            if rows >= ANALYSE_AFTER_ROWS:
+                self._analyse(name)
+
+    def _analyse(self, table: str) -> None:
+        """PostgreSQL: autovacuum may be off or behind, and never analyses a temporary table.
+
+        Without statistics the next import's lookups join against a table the planner believes
+        nearly empty. SQLite plans its lookups by index without statistics.
+        """
+        if self.is_postgresql:
+            self.connection.execute(sa.text(f"ANALYZE {table}"))
 
     @contextmanager
-    def _large_page_cache(self) -> Iterator[None]:
-        """SQLite: index pages of a big import stay in memory instead of spilling to the WAL."""
+    def bulk_writing(self) -> Iterator[None]:
+        """Around all the writes of one import.
+
+        SQLite: index pages of a big import stay in memory instead of spilling to the WAL.
+        """
         if self.is_postgresql:
             yield
             return

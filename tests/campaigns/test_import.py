@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from campaigns.importer import ClientNotFoundError, ImportSummary, import_accounts
+from campaigns.importer import run as importer_run
 from campaigns.models import CallListMember, Debt, ImportRun, Person, Phone
 from campaigns.sample import Manifest, write_portfolio
 from compliance.models import AuditEvent
@@ -56,10 +57,12 @@ def count(database: Database, model: Any) -> int:
 
 
 def test_the_rejects_match_the_manifest_and_a_second_import_changes_nothing(
-    db: Database, portfolio: tuple[Path, Manifest]
+    db: Database, portfolio: tuple[Path, Manifest], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, manifest = portfolio
-    first = run(db, path, workers=2)
+    with monkeypatch.context() as small:
+        small.setattr(importer_run, "CHUNK_PEOPLE", 7)  # many chunks, written while the next is planned
+        first = run(db, path, workers=2)
 
     assert {(problem.line, problem.column, problem.code.value) for problem in first.rejects} == (
         manifest.expected_rejects()
@@ -140,11 +143,12 @@ def account(person: str, account_ref: str, **values: str) -> dict[str, str]:
 
 
 def test_a_failed_import_leaves_the_database_as_it_was(
-    db: Database, portfolio: tuple[Path, Manifest], tmp_path: Path
+    db: Database, portfolio: tuple[Path, Manifest], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run(db, write_csv(tmp_path / "earlier.csv", [account("P1", "A1")]))
     before = snapshot(db)
     boom_trigger(db)
+    monkeypatch.setattr(importer_run, "CHUNK_PEOPLE", 7)  # the writer fails while planning goes on
     with pytest.raises((sqlite3.Error, psycopg.Error), match="boom"):
         run(db, portfolio[0], list_name="earlier")
     assert snapshot(db) == before

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import pytest
+
 from campaigns.importer.merge import Merger
 from campaigns.importer.phones import PhoneNormaliser
 from campaigns.importer.plan import (
@@ -13,7 +15,9 @@ from campaigns.importer.plan import (
     ExistingPerson,
     ExistingPhone,
     Plan,
+    combined,
     new_counts,
+    plan_chunks,
     plan_import,
 )
 from campaigns.importer.rows import AddressFields, RejectCode, RowResult, validate_row
@@ -199,3 +203,32 @@ def test_a_new_date_of_birth_is_hashed_with_the_persons_own_salt() -> None:
     assert plan.person_updates.rows == [
         (100, "Ada", "Byron", None, "date_of_birth:salt0:1980-04-29", None, NOW)
     ]
+
+
+@pytest.mark.parametrize("chunk_people", [1, 2, 3, 4])
+def test_planning_in_chunks_plans_the_same_rows_in_the_same_order(chunk_people: int) -> None:
+    merger = merged(
+        row(2, "P1", "A1", city="Fresno"), row(3, "P2", "A7"), row(4, "P1", "A2"), row(5, "P3", "A8")
+    )
+    existing = existing_for(merged(row(2, "P1", "A1")))
+    persons, debts, whole = plan_for(merger, existing)
+    chunks = list(
+        plan_chunks(
+            merger.people,
+            existing,
+            client_id=1,
+            list_id=9,
+            person_ids=range(100, 100 + persons),
+            debt_ids=range(500, 500 + debts),
+            hasher=FakeHasher(),
+            now=NOW,
+            chunk_people=chunk_people,
+        )
+    )
+    assert [chunk.people for chunk in chunks] == [
+        min(chunk_people, 3 - start) for start in range(0, 3, chunk_people)
+    ]
+    assert combined(chunks) == whole
+    assert whole.people == 3
+    assert whole.address_updates.rows  # P1 moved
+    assert len(whole.debts.rows) == 3

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from infra.identifiers import (
     IdentifierKind,
+    KeyedHasher,
     identifier_hash,
     new_salt,
     normalise_date_of_birth,
@@ -85,3 +86,31 @@ def test_only_the_same_date_verifies(stored: dt.date, candidate: dt.date) -> Non
     salt = "00" * 16
     digest = identifier_hash(SECRET, salt, IdentifierKind.DATE_OF_BIRTH, stored)
     assert verify(SECRET, salt, IdentifierKind.DATE_OF_BIRTH, candidate, digest) is (stored == candidate)
+
+
+def test_the_stored_form_is_pinned() -> None:
+    """Hashes already in databases must keep verifying: this value was stored by earlier releases."""
+    salt = "0123456789abcdef0123456789abcdef"
+    expected = "06a9b237f7231645d063a6ff6ca82219590029f8e18a5f37ddac5a84c0a1a2b9"
+    assert identifier_hash(SECRET, salt, IdentifierKind.DATE_OF_BIRTH, " 1980-04-28 ") == expected
+    assert KeyedHasher(SECRET).hash(salt, IdentifierKind.DATE_OF_BIRTH, "1980-04-28") == expected
+    assert (
+        identifier_hash(SECRET, salt, IdentifierKind.SSN_LAST4, "00-42")
+        == "8b74d917ce9f38b2daec225b9fc63ffd6389f6fce89e2fb2d87dca0fb07a3990"
+    )
+
+
+@given(
+    salt=st.text(min_size=1, max_size=40),
+    birth=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2030, 12, 31)),
+    ssn=st.from_regex(r"\A[0-9]{4}\Z"),
+)
+def test_a_keyed_hasher_hashes_like_identifier_hash(salt: str, birth: dt.date, ssn: str) -> None:
+    hasher = KeyedHasher(SECRET)
+    for kind, value in ((IdentifierKind.DATE_OF_BIRTH, birth.isoformat()), (IdentifierKind.SSN_LAST4, ssn)):
+        assert hasher.hash(salt, kind, value) == identifier_hash(SECRET, salt, kind, value)
+
+
+def test_a_keyed_hasher_refuses_what_cannot_be_normalised() -> None:
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        KeyedHasher(SECRET).hash(new_salt(), IdentifierKind.DATE_OF_BIRTH, "1980-4-28")
