@@ -4,20 +4,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import json
 import logging
 import signal
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, cast
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
 from campaigns.engine.demo import print_result, run_demo
 from campaigns.engine.lease import LeaseStore, LeaseTiming, LocalLeases, RedisLeases, new_token
-from campaigns.engine.runner import EngineRunner, RunnerConfig
+from campaigns.engine.runner import AgentPools, EngineRunner, RunnerConfig
 from campaigns.engine.sim_agents import Behaviour
 from dialer.sip.config import NodeConfig, Trunk
 from dialer.sip.node import SipNode
-from infra.bus import make_bus
+from infra.bus import Bus, make_bus
+from infra.cli import BROWSER_AGENT_POOLS
 from infra.db import make_engine, make_sessionmaker, upgrade
 from infra.settings import Settings, get_settings
 
@@ -93,6 +98,28 @@ def _emit(event: dict[str, Any]) -> None:
     click.echo(json.dumps(event), nl=True)
 
 
+# (settings, bus, sessions, prefix) -> the agent pools, open while the engine process runs.
+PoolsBuilder = Callable[
+    [Settings, Bus, sessionmaker[Session], str], contextlib.AbstractAsyncContextManager[AgentPools]
+]
+
+
+def _browser_agent_pools() -> PoolsBuilder:
+    module, _, attribute = BROWSER_AGENT_POOLS.partition(":")
+    return cast(PoolsBuilder, getattr(importlib.import_module(module), attribute))
+
+
+@contextlib.asynccontextmanager
+async def _agent_pools(
+    config: RunnerConfig, settings: Settings, bus: Bus, sessions: sessionmaker[Session], prefix: str
+) -> AsyncIterator[AgentPools | None]:
+    if config.simulated_agents is not None:
+        yield None  # the runner's own simulated agents
+        return
+    async with _browser_agent_pools()(settings, bus, sessions, prefix) as pools:
+        yield pools
+
+
 async def _serve(settings: Settings, node_config: NodeConfig, config: RunnerConfig, prefix: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -104,9 +131,11 @@ async def _serve(settings: Settings, node_config: NodeConfig, config: RunnerConf
     node = SipNode(node_config)
     await node.start()
     try:
-        runner = EngineRunner(make_sessionmaker(database), leases, node, config, bus=bus, report=_emit)
-        _emit({"event": "started", "token": config.token})
-        await runner.run(stop)
+        sessions = make_sessionmaker(database)
+        async with _agent_pools(config, settings, bus, sessions, prefix) as pools:
+            runner = EngineRunner(sessions, leases, node, config, bus=bus, report=_emit, agent_pools=pools)
+            _emit({"event": "started", "token": config.token})
+            await runner.run(stop)
     finally:
         await node.stop()
         await bus.close()
@@ -128,8 +157,8 @@ async def _serve(settings: Settings, node_config: NodeConfig, config: RunnerConf
 @click.option(
     "--simulated-agents",
     type=click.IntRange(min=1),
-    help="Pace with this many simulated agents per campaign (the client's agents with a SIP URI). "
-    "Required: no browser agent pool is wired to the engine process yet.",
+    help="Pace with this many simulated agents per campaign (the client's agents with a SIP URI) "
+    "instead of the agents signed in to the workbench.",
 )
 @click.option("--talk-mean", default=30.0, show_default=True, help="Mean talk time of the bots, s.")
 @click.option("--wrap-mean", default=8.0, show_default=True, help="Mean wrap-up time of the bots, s.")
@@ -154,8 +183,6 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
     Prints one JSON line per event (started, acquired, reconciled, lost, released, stopped).
     """
     logging.basicConfig(level=logging.WARNING)
-    if simulated_agents is None:
-        raise click.UsageError("no browser agent pool is wired to the engine yet: pass --simulated-agents N")
     try:
         timing = LeaseTiming(ttl_s=lease_ttl, renew_every_s=lease_ttl / 3, safety_margin_s=lease_ttl / 6)
     except ValueError as error:
@@ -166,6 +193,11 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--trunk/--capacity") from error
     settings = get_settings()
+    if simulated_agents is None and not settings.uses_redis:
+        raise click.UsageError(
+            "browser agents reach the engine through Redis shared with the web app: "
+            "set redis_url, or pass --simulated-agents N"
+        )
     config = RunnerConfig(
         token=new_token(),
         trunks=frozenset(trunk.name for trunk in parsed),

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compliance": ("compliance.cli:compliance", "Compliance checks and reports."),
     "engine": (
         "campaigns.engine_cli:engine",
-        "Run campaigns: the pacing engine (with simulated agents for now).",
+        "Run campaigns: the pacing engine, with browser or simulated agents.",
     ),
     "sim": ("dialer.sim_cli:sim", "Simulators: the SIP carrier and agent phones."),
     "web": ("workbench.web_cli:web", "Serve the workbench and consoles (HTTP and WebSocket)."),
@@ -42,6 +42,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "gate": ("campaigns.gate_bench:bench_gate", "Dial-gate decisions per second on PostgreSQL."),
     "ws": ("workbench.bench.ws:bench_ws", "Screen-pop latency to 1,000 agent WebSockets on one web worker."),
 }
+
+# The engine's browser agent pools ("module:attribute"), composed here because the engine's package
+# may not import the workbench's.
+BROWSER_AGENT_POOLS = "workbench.engine_agents:browser_agent_pools"
 
 
 def _load(target: str) -> click.Command:

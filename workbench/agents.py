@@ -57,6 +57,10 @@ class AgentRecord:
         )
 
 
+# The record that follows the current one (None: signed out) at a moment, or the refusal.
+Step = Callable[["AgentRecord | None", dt.datetime], "AgentRecord | Refused"]
+
+
 class AgentStates:
     def __init__(self, store: LiveStore, bus: Bus, clock: Callable[[], dt.datetime]) -> None:
         self._store = store
@@ -75,16 +79,29 @@ class AgentStates:
         return sorted(records, key=lambda record: (record.display_name.casefold(), record.agent_id))
 
     async def apply(self, agent: Viewer, command: Command) -> AgentRecord | Refused:
-        current = await self.get(agent.user_id)
-        status = transition(None if current is None else current.status, command, self._clock())
-        if isinstance(status, Refused):
-            return status
-        record = AgentRecord(agent.user_id, agent.display_name, agent.scope, status)
-        if current is None or current != record:
-            await self._store.hash_set(STATES_KEY, str(agent.user_id), json.dumps(record.to_json()))
-            event = {"type": "agent.state", **record.to_json()}
-            await self._bus.publish(agent_channel(agent.user_id), event)
-            await self._bus.publish(WALLBOARD_CHANNEL, event)
+        def step(current: AgentRecord | None, now: dt.datetime) -> AgentRecord | Refused:
+            status = transition(None if current is None else current.status, command, now)
+            if isinstance(status, Refused):
+                return status
+            return AgentRecord(agent.user_id, agent.display_name, agent.scope, status)
+
+        return await self.change(agent.user_id, step)
+
+    async def change(self, agent_id: int, step: Step) -> AgentRecord | Refused:
+        """Apply `step` to the agent's record atomically across processes: a record changed by
+        someone else between the read and the write is read again and the step taken anew."""
+        while True:
+            raw = await self._store.hash_get(STATES_KEY, str(agent_id))
+            current = None if raw is None else AgentRecord.from_json(json.loads(raw))
+            record = step(current, self._clock())
+            if isinstance(record, Refused) or record == current:
+                return record
+            encoded = json.dumps(record.to_json())
+            if await self._store.hash_replace(STATES_KEY, str(agent_id), raw, encoded):
+                break
+        event = {"type": "agent.state", **record.to_json()}
+        await self._bus.publish(agent_channel(agent_id), event)
+        await self._bus.publish(WALLBOARD_CHANNEL, event)
         return record
 
     async def signed_out(self, agent_id: int) -> None:

@@ -34,6 +34,10 @@ class LiveStore(Protocol):
 
     async def hash_all(self, key: str) -> dict[str, str]: ...
 
+    async def hash_replace(self, key: str, field: str, expected: str | None, value: str) -> bool:
+        """Set the field to `value` only if it still holds `expected` (None: absent); atomic."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -95,6 +99,14 @@ class MemoryLiveStore:
     async def hash_all(self, key: str) -> dict[str, str]:
         return dict(self._hashes.get(key, {}))
 
+    async def hash_replace(self, key: str, field: str, expected: str | None, value: str) -> bool:
+        # No await between the comparison and the write: atomic on the event loop.
+        fields = self._hashes.setdefault(key, {})
+        if fields.get(field) != expected:
+            return False
+        fields[field] = value
+        return True
+
     async def close(self) -> None:
         self._values.clear()
         self._hashes.clear()
@@ -103,6 +115,19 @@ class MemoryLiveStore:
 def _text(value: bytes | str | None) -> str | None:
     # The client decodes responses already; bytes appear only in its type signatures.
     return value.decode() if isinstance(value, bytes) else value
+
+
+# KEYS[1] hash; ARGV: field, expected value ("" with ARGV[4] = "absent" for a missing field), value.
+_HASH_REPLACE = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[4] == 'absent' then
+    if current then return 0 end
+elseif current ~= ARGV[2] then
+    return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
 
 
 class RedisLiveStore:
@@ -120,6 +145,7 @@ class RedisLiveStore:
             url, max_connections=max_connections, wait_seconds=wait_seconds
         )
         self._prefix = prefix
+        self._hash_replace = self._redis.register_script(_HASH_REPLACE)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}{key}"
@@ -152,6 +178,13 @@ class RedisLiveStore:
     async def hash_all(self, key: str) -> dict[str, str]:
         values = await self._redis.hgetall(self._key(key))
         return {str(_text(name)): str(_text(value)) for name, value in values.items()}
+
+    async def hash_replace(self, key: str, field: str, expected: str | None, value: str) -> bool:
+        presence = "absent" if expected is None else "present"
+        replaced = await self._hash_replace(
+            keys=[self._key(key)], args=[field, expected or "", value, presence]
+        )
+        return bool(replaced)
 
     async def close(self) -> None:
         await self._redis.aclose()

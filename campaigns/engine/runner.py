@@ -8,9 +8,10 @@ most its TTL and the next contender to try takes the campaign over; the successo
 the dead holder left open (`store.close_orphans`) once no call of its could still ring, and does
 not let the campaign go before it has.
 
-Agents: no browser agent pool is wired to the engine process yet, so the runner pairs each
-campaign it holds with simulated agents (`SimulatedAgents`): the campaign client's agent users
-that have a SIP URI, as many as asked for.
+Agents: the runner pairs each campaign it holds with an agent pool made by `agent_pools`, given by
+whoever composes the process (the browser agents live in the workbench, which this package may
+not import). Without one it uses simulated agents (`SimulatedAgents`): the campaign client's agent
+users that have a SIP URI, as many as the configuration asks for.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaigns.account_facts import load_account_facts
 from campaigns.engine import store
+from campaigns.engine.agents import AgentPool
 from campaigns.engine.lease import HeldLease, LeaseStore, LeaseTiming, campaign_key
 from campaigns.engine.loop import CampaignEngine
 from campaigns.engine.settings import CampaignSettingsError
@@ -51,14 +53,14 @@ class RunnerConfig:
     token: str  # this process's lease token
     trunks: frozenset[str]  # campaigns on other trunks are left to engines that have them
     policy: str
-    simulated_agents: int
+    simulated_agents: int | None  # None: the agent pools are given to the runner
     behaviour: Behaviour
     timing: LeaseTiming = dataclasses.field(default_factory=LeaseTiming)
     watch_every_s: float = 0.5
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.simulated_agents < 1:
+        if self.simulated_agents is not None and self.simulated_agents < 1:
             raise ValueError("simulated_agents: at least one agent is needed to pace a campaign")
 
 
@@ -89,6 +91,31 @@ def simulated_team(session: Session, client_id: int, size: int) -> list[tuple[in
     return [(int(user_id), str(uri)) for user_id, uri in rows]
 
 
+# The agent pool of one held campaign, open while the runner paces it.
+AgentPools = Callable[[store.CampaignConfig], contextlib.AbstractAsyncContextManager[AgentPool]]
+
+
+def simulated_pools(
+    sessions: sessionmaker[Session], node: SipNode, size: int, behaviour: Behaviour, seed: int
+) -> AgentPools:
+    """Bots for every campaign: the first `size` of its client's agents that have a SIP URI."""
+
+    @contextlib.asynccontextmanager
+    async def pool(campaign: store.CampaignConfig) -> AsyncIterator[AgentPool]:
+        def team() -> list[tuple[int, str]]:
+            with sessions() as session:
+                return simulated_team(session, campaign.client_id, size)
+
+        members = await asyncio.to_thread(team)
+        if not members:
+            raise store.CampaignNotRunnableError(
+                f"campaign {campaign.name!r}: no active agent of its client has a SIP URI to simulate"
+            )
+        yield SimulatedAgents(node, sessions, members, behaviour, seed=seed)
+
+    return pool
+
+
 class EngineRunner:
     def __init__(
         self,
@@ -99,7 +126,15 @@ class EngineRunner:
         *,
         bus: Bus | None = None,
         report: Callable[[dict[str, Any]], None] = lambda _event: None,
+        agent_pools: AgentPools | None = None,
     ) -> None:
+        if agent_pools is None:
+            if config.simulated_agents is None:
+                raise ValueError("simulated_agents: give a number of bots, or the agent pools to use")
+            agent_pools = simulated_pools(
+                sessions, node, config.simulated_agents, config.behaviour, config.seed
+            )
+        self.agent_pools = agent_pools
         self.sessions = sessions
         self.leases = leases
         self.node = node
@@ -155,17 +190,19 @@ class EngineRunner:
         keeper = asyncio.get_running_loop().create_task(lease.keep())
         stop_on_loss = asyncio.get_running_loop().create_task(_set_when(lease.lost, campaign_stop))
         try:
-            engine = await asyncio.to_thread(self._engine, campaign_id, lease)
-            reconciler = asyncio.get_running_loop().create_task(
-                self._reconcile(engine.campaign, lease, taken_at)
-            )
-            try:
-                await engine.run(campaign_stop)
-                await reconciler  # hand nothing the previous holder left open on to the next one
-            finally:
-                reconciler.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reconciler
+            campaign = await asyncio.to_thread(self._campaign, campaign_id)
+            async with self.agent_pools(campaign) as agents:
+                engine = await asyncio.to_thread(self._engine, campaign, agents, lease)
+                reconciler = asyncio.get_running_loop().create_task(
+                    self._reconcile(engine.campaign, lease, taken_at)
+                )
+                try:
+                    await engine.run(campaign_stop)
+                    await reconciler  # hand nothing the previous holder left open on to the next one
+                finally:
+                    reconciler.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await reconciler
         except (store.CampaignNotRunnableError, CampaignSettingsError) as error:
             self.unrunnable_until[campaign_id] = time.monotonic() + UNRUNNABLE_BACKOFF_S
             self.report({"event": "unrunnable", "campaign": campaign_id, "reason": str(error)})
@@ -182,15 +219,11 @@ class EngineRunner:
             await lease.release()
             self.report({"event": "lost" if lost else "released", "campaign": campaign_id})
 
-    def _engine(self, campaign_id: int, lease: HeldLease) -> CampaignEngine:
+    def _campaign(self, campaign_id: int) -> store.CampaignConfig:
         with self.sessions() as session:
-            campaign = store.load_campaign(session, campaign_id)
-            team = simulated_team(session, campaign.client_id, self.config.simulated_agents)
-        if not team:
-            raise store.CampaignNotRunnableError(
-                f"campaign {campaign.name!r}: no active agent of its client has a SIP URI to simulate"
-            )
-        agents = SimulatedAgents(self.node, self.sessions, team, self.config.behaviour, seed=self.config.seed)
+            return store.load_campaign(session, campaign_id)
+
+    def _engine(self, campaign: store.CampaignConfig, agents: AgentPool, lease: HeldLease) -> CampaignEngine:
         return CampaignEngine(
             campaign,
             sessions=self.sessions,
