@@ -1,19 +1,24 @@
-"""Feedback on the measured abandon rate: sets the predictive pacer's safety margin z.
+"""Abandon-budget controller: sets the predictive pacer's safety margin z.
 
 The pacer keeps the expected surplus of live answers over free agents z standard deviations below
-zero; a lower z is more cautious. The controller sets z = z_integral + budget shift:
+zero; a lower z is more cautious. The abandon limit bounds a cumulative ratio (per day and per
+rolling window of days), so z is treated as the Lagrange multiplier of that constraint and set by
+stochastic dual ascent, one step per live answer:
 
-* the budget shift is proportional to the abandon budget left, `target * live - abandons`, for
-  today and for the rolling window of days (the worse of the two), measured in standard deviations
-  of a binomial count at the target rate. Early abandons in a day therefore slow the pacer down at
-  once, and a day or window running over its budget dials cautiously until it is back under.
-  The count whose spread matters is that of the answers still to come: when few remain (a list
-  running out), a small overrun can only be repaid by dialling much more carefully, so the
-  standard deviation is taken over the fewer of the answers so far and the answers expected;
-* the integral part moves every `period_s` towards the target on a 30-minute EWMA of the abandon
-  rate, which removes the steady offset of a mis-set z_initial (drifting traffic, other teams).
-  When the list will run out within `short_list_answers` live answers, the day is short and the
-  integral steps grow in proportion (up to `short_list_gain_max` times) so that it settles in time.
+    z <- z + step * (allowed - abandoned) / (1 - allowed)        abandoned in {0, 1}
+
+An abandon lowers z by `step`; the clean answers in between raise it at the pace that makes
+`allowed` the equilibrium abandon rate. `allowed` is the rate the budget still permits for the
+live answers expected during the rest of the day: the budget slack `limit * live - abandons`,
+spread over the expected remaining answers, so a quiet morning lets the afternoon dial harder and
+early abandons slow the pacer down at once.
+
+A Bayesian guard keeps the day's rate under the limit with probability `1 - day_risk`: the
+remaining answers' abandons are beta-binomial (their rate is uncertain, and abandons come in
+clusters when several calls answer at once), and `allowed` is the largest mean rate whose upper
+quantile still fits in the budget (`guarded_rate`). Small teams see few answers a day, so the
+guard holds them well below the limit early in the day and releases the unused budget as the day
+runs out; large teams end close to the limit.
 """
 
 from __future__ import annotations
@@ -21,53 +26,89 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from statistics import NormalDist
 
 
 @dataclass(frozen=True)
 class ControllerSettings:
-    target: float = 0.025  # abandon rate aimed at, below the compliance limit
+    limit: float = 0.03  # abandoned / live-answered, per day and per window of days
+    day_risk: float = 0.05  # accepted chance that a day ends above the limit
+    step: float = 0.1  # z lost per abandon
     z_initial: float = -2.0
-    budget_gain: float = 0.15  # z shift per standard deviation of budget left
-    budget_shift_min: float = -2.0
-    budget_shift_max: float = 0.3
-    integral_gain: float = 0.01
+    # Intra-day correlation of abandons (beta-binomial): 0 is binomial, more widens the guard.
+    clustering: float = 0.002
     z_min: float = -5.0
     z_max: float = 1.0
-    period_s: float = 30.0
-    ewma_tau_s: float = 1800.0
+    # The last answers of a day with budget to spare may run hotter than the limit, up to this factor.
+    allowed_max_factor: float = 2.0
+    day_length_s: float = 8.25 * 3600.0  # until a whole day has been seen
     window_days: int = 30
-    short_list_answers: float = 6000.0
-    short_list_gain_max: float = 4.0
 
 
 @dataclass
-class _Tally:
+class Tally:
     live: float = 0.0
     abandoned: float = 0.0
 
-    def rate(self) -> float:
-        return self.abandoned / self.live if self.live > 0 else 0.0
+
+def guarded_rate(limit: float, tally: Tally, remaining: float, risk: float, clustering: float) -> float:
+    """Largest mean abandon rate a for the `remaining` live answers with
+    P(tally's abandons + future abandons > limit * (tally's live + remaining)) <= risk.
+
+    Future abandons are beta-binomial with mean a*R and variance a*R*(1 + (R-1)*clustering)
+    (the (1 - a) factor dropped, which errs on the safe side); the tail is read from the normal
+    approximation, which makes the bound closed-form in sqrt(a*R).
+    """
+    if remaining <= 0.0:
+        return limit
+    budget = limit * (tally.live + remaining) - tally.abandoned
+    if budget <= 0.0:
+        return 0.0
+    quantile = NormalDist().inv_cdf(1.0 - risk) if risk < 0.5 else 0.0
+    spread = math.sqrt(1.0 + max(remaining - 1.0, 0.0) * clustering)
+    # x + quantile * spread * sqrt(x) <= budget, x = a*R.
+    root = (-quantile * spread + math.sqrt((quantile * spread) ** 2 + 4.0 * budget)) / 2.0
+    return min(root * root / remaining, 1.0)
 
 
 class AbandonController:
     def __init__(self, settings: ControllerSettings) -> None:
         self.settings = settings
-        self._z_integral = settings.z_initial
-        self._ewma = _Tally()
-        self._ewma_t = 0.0
-        self._next_update = settings.period_s
-        self._today = _Tally()
-        self._past_days: deque[_Tally] = deque()
-        self._past = _Tally()  # sum over _past_days
         self._z = settings.z_initial
-        self._expected_answers_left = math.inf
+        self._today = Tally()
+        self._past_days: deque[Tally] = deque()
+        self._past = Tally()  # sum over _past_days
+        self._day_started_at = 0.0
+        self._day_length_s = settings.day_length_s
+        self._now = 0.0
+        self._list_answers_left = math.inf
+        self._allowed = self._guarded()
+
+    @property
+    def z(self) -> float:
+        return self._z
+
+    @property
+    def allowed(self) -> float:
+        """The abandon rate the controller steers to for the rest of the day."""
+        return self._allowed
+
+    def today(self) -> Tally:
+        return Tally(self._today.live, self._today.abandoned)
+
+    def window(self) -> Tally:
+        """Live answers and abandons over the rolling window of days, today included."""
+        return Tally(self._past.live + self._today.live, self._past.abandoned + self._today.abandoned)
 
     def expect_answers(self, left: float) -> None:
-        """Live answers still expected from what is left to dial (inf when the list is not the limit)."""
-        self._expected_answers_left = max(left, 0.0)
-        self._update_z()
+        """Live answers the list can still give (inf when the list is not the limit)."""
+        self._list_answers_left = max(left, 0.0)
+
+    def advance(self, t: float) -> None:
+        self._now = max(self._now, t)
 
     def start_day(self, t: float) -> None:
+        self._day_length_s = max(self._now - self._day_started_at, 1.0)
         self._past_days.append(self._today)
         self._past.live += self._today.live
         self._past.abandoned += self._today.abandoned
@@ -75,69 +116,32 @@ class AbandonController:
             dropped = self._past_days.popleft()
             self._past.live -= dropped.live
             self._past.abandoned -= dropped.abandoned
-        self._today = _Tally()
-        self._ewma_t = t
-        self._next_update = t + self.settings.period_s
-        self._update_z()
+        self._today = Tally()
+        self._day_started_at = self._now = t
+        self._allowed = self._guarded()
 
     def record_answer(self, t: float, abandoned: bool) -> None:
-        self._decay_to(t)
-        self._ewma.live += 1.0
+        self.advance(t)
+        self._allowed = self._guarded()
+        step = self.settings.step * (self._allowed - float(abandoned)) / max(1.0 - self._allowed, 1e-9)
+        self._z = min(self.settings.z_max, max(self.settings.z_min, self._z + step))
         self._today.live += 1.0
-        if abandoned:
-            self._ewma.abandoned += 1.0
-            self._today.abandoned += 1.0
-        self._update_z()
+        self._today.abandoned += float(abandoned)
 
-    def _decay_to(self, t: float) -> None:
-        if t > self._ewma_t:
-            keep = math.exp(-(t - self._ewma_t) / self.settings.ewma_tau_s)
-            self._ewma.live *= keep
-            self._ewma.abandoned *= keep
-            self._ewma_t = t
+    def remaining_answers(self) -> float:
+        """Live answers still expected today: today's answer pace over the rest of the day."""
+        elapsed = self._now - self._day_started_at
+        pace = (self._today.live + 1.0) / (elapsed + 60.0)
+        by_time = pace * max(self._day_length_s - elapsed, 0.0)
+        return min(by_time, self._list_answers_left)
 
-    def today(self) -> _Tally:
-        return _Tally(self._today.live, self._today.abandoned)
-
-    def window(self) -> _Tally:
-        """Live answers and abandons over the rolling window of days, today included."""
-        return _Tally(self._past.live + self._today.live, self._past.abandoned + self._today.abandoned)
-
-    def budget_score(self) -> float:
-        """Abandon budget left, in binomial standard deviations; the worse of today and the window."""
-        return min(self._score(tally) for tally in (self._today, self.window()))
-
-    def _score(self, tally: _Tally) -> float:
-        target = self.settings.target
-        slack = target * tally.live - tally.abandoned
-        answers = tally.live if slack >= 0 else min(tally.live, self._expected_answers_left)
-        return slack / math.sqrt(target * answers + 1.0)
-
-    def advance(self, t: float) -> None:
-        """Run the periodic integral steps due by t."""
-        settings = self.settings
-        gain = settings.integral_gain * self.integral_boost()
-        while t >= self._next_update:
-            self._decay_to(self._next_update)
-            if self._ewma.live >= 1.0:
-                error = (settings.target - self._ewma.rate()) / settings.target
-                self._z_integral += gain * max(-1.0, min(1.0, error))
-                self._z_integral = max(settings.z_min, min(settings.z_max, self._z_integral))
-            self._next_update += settings.period_s
-            self._update_z()
-
-    def integral_boost(self) -> float:
-        """How many times the usual integral step: more when few answers are left on the list."""
-        settings = self.settings
-        boost = settings.short_list_answers / max(self._expected_answers_left, 1.0)
-        return max(1.0, min(settings.short_list_gain_max, boost))
-
-    def _update_z(self) -> None:
-        settings = self.settings
-        shift = settings.budget_gain * self.budget_score()
-        shift = max(settings.budget_shift_min, min(settings.budget_shift_max, shift))
-        self._z = max(settings.z_min, min(settings.z_max, self._z_integral + shift))
-
-    @property
-    def z(self) -> float:
-        return self._z
+    def _guarded(self) -> float:
+        s = self.settings
+        remaining = self.remaining_answers()
+        return min(
+            s.allowed_max_factor * s.limit,
+            *(
+                guarded_rate(s.limit, tally, remaining, s.day_risk, s.clustering)
+                for tally in (self._today, self.window())
+            ),
+        )

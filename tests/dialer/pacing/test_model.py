@@ -1,4 +1,4 @@
-"""The predictive pacer's pieces: survival tables, the margin solver, estimators and the controller."""
+"""The predictive pacer's pieces: survival tables, the margin solver and the estimators."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialer.pacing import AgentPhase, PacingConfig, PacingEvent, PacingState
-from dialer.pacing.controller import AbandonController, ControllerSettings
 from dialer.pacing.model import (
     RecentDurations,
     RecentOutcomes,
@@ -19,7 +18,7 @@ from dialer.pacing.model import (
     lognormal_quantiles,
     max_calls_within_margin,
 )
-from dialer.pacing.predictive import PredictivePacer, setting_for_team
+from dialer.pacing.predictive import PredictivePacer
 
 
 def _point_mass(at_s: int, bins: int) -> np.ndarray:
@@ -183,78 +182,8 @@ def test_recent_outcomes_do_not_depend_on_the_order_of_resolution(
     assert 0.0 <= forward.rate <= 1.0
 
 
-def test_few_answers_left_on_the_list_tighten_the_controller_faster() -> None:
-    long_list = AbandonController(ControllerSettings(target=0.03, z_initial=-2.0))
-    short_list = AbandonController(ControllerSettings(target=0.03, z_initial=-2.0))
-    short_list.expect_answers(500.0)
-    assert long_list.integral_boost() == 1.0
-    assert short_list.integral_boost() == ControllerSettings().short_list_gain_max
-    for controller in (long_list, short_list):
-        for i in range(300):
-            controller.record_answer(float(i), abandoned=i % 10 == 0)
-        controller.advance(600.0)
-    assert short_list.z < long_list.z < -2.0
-
-
-def test_an_overrun_weighs_more_when_few_answers_remain() -> None:
-    plenty = AbandonController(ControllerSettings(target=0.03))
-    few = AbandonController(ControllerSettings(target=0.03))
-    few.expect_answers(10.0)
-    for controller in (plenty, few):
-        for i in range(1000):
-            controller.record_answer(float(i), abandoned=i % 20 == 0)  # 5 %: over budget
-    assert few.budget_score() < plenty.budget_score() < 0
-
-
 def test_lognormal_quantiles_have_the_mean() -> None:
     assert np.mean(lognormal_quantiles(180.0, 0.5, 400)) == pytest.approx(180.0, rel=0.02)
-
-
-def test_budget_score_counts_today_and_the_window() -> None:
-    controller = AbandonController(ControllerSettings(target=0.03))
-    for _ in range(100):
-        controller.record_answer(10.0, abandoned=False)
-    assert controller.budget_score() == pytest.approx(3.0 / math.sqrt(4.0))
-    controller.record_answer(11.0, abandoned=True)
-    controller.record_answer(11.0, abandoned=True)
-    controller.record_answer(11.0, abandoned=True)
-    controller.record_answer(11.0, abandoned=True)
-    assert controller.budget_score() < 0
-    controller.start_day(0.0)
-    assert controller.today().live == 0.0
-    assert controller.budget_score() < 0  # yesterday's overrun still weighs on the window
-
-
-def test_abandons_make_the_controller_cautious_and_quiet_days_bolder() -> None:
-    settings_ = ControllerSettings(target=0.03, z_initial=-2.0)
-    careful = AbandonController(settings_)
-    bold = AbandonController(settings_)
-    for i in range(200):
-        careful.record_answer(float(i), abandoned=i % 10 == 0)
-        bold.record_answer(float(i), abandoned=False)
-    careful.advance(1800.0)
-    bold.advance(1800.0)
-    assert careful.z < -2.0 < bold.z
-
-
-def test_team_settings_grow_bolder_with_team_size() -> None:
-    small, large = setting_for_team(5), setting_for_team(200)
-    assert small.target <= large.target
-    assert small.z_initial <= large.z_initial
-
-
-def test_predictive_aims_below_the_limit_in_force() -> None:
-    default, explicit, strict = (
-        PredictivePacer(agents=5),
-        PredictivePacer(agents=5, target=0.03),
-        PredictivePacer(agents=5),
-    )
-    default.reset(PacingConfig(), 1)
-    explicit.reset(PacingConfig(), 1)
-    strict.reset(PacingConfig(abandon_target=0.015), 1)
-    aims = [pacer.aim for pacer in (default, explicit, strict)]
-    assert aims[0] == aims[1] == setting_for_team(5).target < 0.03
-    assert aims[2] == pytest.approx(aims[0] / 2)
 
 
 def _state(phases: list[AgentPhase], ringing: list[float]) -> PacingState:
