@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 from campaigns.models import Campaign, CampaignStatus
@@ -28,8 +26,8 @@ from infra.models import Client, Role
 from infra.settings import Settings
 from tests.compliance.gate_fixtures import Account, add_people, make_gate
 from tests.conftest import Database
+from tests.threaded_server import ThreadedServer as Served
 from tests.workbench.conftest import CHEAP_HASHER, PASSWORD, add_user
-from tests.workbench.test_browser import _free_port
 from workbench.app import create_app
 
 TOKEN = "scrape-" + "t" * 32
@@ -41,34 +39,9 @@ SECONDS = dt.timedelta(seconds=1)
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-class Served:
-    """The app under uvicorn on its own event loop in a thread, on a free loopback port."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
-        app = create_app(settings, clock=lambda: NOW, password_hasher=CHEAP_HASHER)
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        )
-        self.thread = threading.Thread(target=asyncio.run, args=(self.server.serve(),))
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        for _ in range(300):
-            if self.server.started:
-                return self
-            assert self.thread.is_alive(), "uvicorn stopped during start-up"
-            threading.Event().wait(0.05)
-        raise AssertionError("uvicorn did not start within 15 s")
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-
-
 def _serve(db: Database, tmp_path: Path, token: str) -> Served:
-    return Served(Settings(data_dir=tmp_path, database_url=db.url, secret_key="s" * 64, metrics_token=token))
+    settings = Settings(data_dir=tmp_path, database_url=db.url, secret_key="s" * 64, metrics_token=token)
+    return Served(create_app(settings, clock=lambda: NOW, password_hasher=CHEAP_HASHER))
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@ in this process, so the test publishes the engine's screen pop on the very bus t
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 
 from campaigns.events import agent_channel
@@ -21,6 +18,7 @@ from infra.bus.local import LocalBus
 from infra.models import Role
 from infra.settings import Settings
 from tests.conftest import Database
+from tests.threaded_server import ThreadedServer
 from tests.workbench.conftest import CHEAP_HASHER, PASSWORD, add_client, add_user
 from tests.workbench.test_agent_workspace import (
     DATE_OF_BIRTH,
@@ -31,43 +29,19 @@ from tests.workbench.test_agent_workspace import (
     connect_call,
     screen_pop,
 )
-from tests.workbench.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _free_port
+from tests.workbench.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from workbench.app import create_app
 
 
-class InProcessServer:
-    """uvicorn on its own event loop in a thread; `publish` runs on that loop."""
+class InProcessServer(ThreadedServer):
+    """The app with an in-process bus; `publish` runs on the server's loop."""
 
     def __init__(self, settings: Settings, bus: LocalBus) -> None:
+        super().__init__(create_app(settings, bus=bus, clock=lambda: NOW, password_hasher=CHEAP_HASHER))
         self.bus = bus
-        self.port = _free_port()
-        app = create_app(settings, bus=bus, clock=lambda: NOW, password_hasher=CHEAP_HASHER)
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        )
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),))
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> InProcessServer:
-        self.thread.start()
-        for _ in range(300):
-            if self.server.started:
-                return self
-            assert self.thread.is_alive(), "uvicorn stopped during start-up"
-            threading.Event().wait(0.05)
-        raise AssertionError("uvicorn did not start within 15 s")
 
     def publish(self, channel: str, body: dict[str, object]) -> None:
-        asyncio.run_coroutine_threadsafe(self.bus.publish(channel, body), self.loop).result(timeout=5)
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.loop.close()
+        self.run(self.bus.publish(channel, body))
 
 
 @pytest.fixture

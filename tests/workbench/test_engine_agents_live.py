@@ -14,14 +14,12 @@ import contextlib
 import os
 import re
 import sys
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
@@ -30,8 +28,8 @@ from compliance.models import AttemptStatus, ContactAttempt
 from infra.models import Client
 from infra.settings import Settings
 from tests.conftest import Database
+from tests.threaded_server import ThreadedServer
 from tests.workbench.conftest import CHEAP_HASHER, PASSWORD
-from tests.workbench.test_browser import _free_port
 from tests.workbench.test_engine_agents import add_agent
 from workbench.app import create_app
 
@@ -40,35 +38,6 @@ _HIDDEN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 _HEADER_TOKEN = re.compile(r'"X-CSRF-Token": "([^"]+)"')
 _DISPOSITION = re.compile(r"/agent/calls/([0-9a-f-]+)/disposition")
 POP_TIMEOUT_S = 120.0
-
-
-class WebServer:
-    """The workbench under uvicorn on its own event loop in a thread."""
-
-    def __init__(self, settings: Settings, prefix: str) -> None:
-        self.port = _free_port()
-        app = create_app(settings, redis_prefix=prefix, password_hasher=CHEAP_HASHER)
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        )
-        self.thread = threading.Thread(target=self.server.run)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> WebServer:
-        self.thread.start()
-        for _ in range(300):
-            if self.server.started:
-                return self
-            assert self.thread.is_alive(), "uvicorn stopped during start-up"
-            threading.Event().wait(0.05)
-        raise AssertionError("uvicorn did not start within 15 s")
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
 
 
 @contextlib.asynccontextmanager
@@ -149,7 +118,9 @@ async def test_a_browser_agent_dispositions_a_call_the_engine_process_dialled(
             "ARREARS_REDIS_URL": redis_url,
             "ARREARS_POLICY": demo.place.policy,
         }
-        with WebServer(settings, redis_namespace) as web:
+        with ThreadedServer(
+            create_app(settings, redis_prefix=redis_namespace, password_hasher=CHEAP_HASHER)
+        ) as web:
             async with httpx.AsyncClient(base_url=web.url, follow_redirects=False) as http:
                 csrf = await sign_in(http, "jo")
                 cookies = "; ".join(f"{name}={value}" for name, value in http.cookies.items())
