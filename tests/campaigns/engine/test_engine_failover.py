@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +178,11 @@ async def test_killed_holder_is_replaced_without_losing_or_repeating_attempts(
     assert all(
         invites[a.uuid] == 1 for a in attempts if a.status is AttemptStatus.COMPLETED and a not in orphans
     )
-    # No cap exceeded: at most one call per person at a time, at most the weekly cap in all.
+    assert_no_cap_exceeded(attempts)
+
+
+def assert_no_cap_exceeded(attempts: Sequence[ContactAttempt]) -> None:
+    """At most the weekly cap of counted calls per person, and one call per person at a time."""
     counted = Counter(a.person_id for a in attempts if is_counted(a.status, a.outcome))
     assert max(counted.values()) <= REG_F_WEEKLY_CAP
     for person in counted:

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import itertools
 import os
 import signal
 from collections import Counter
@@ -33,7 +32,7 @@ from compliance.models import AttemptStatus, ContactAttempt, Outcome
 from dialer.sip.config import NodeConfig, Trunk
 from dialer.sip.node import SipNode
 from infra.db import utcnow
-from tests.campaigns.engine.test_engine_failover import REG_F_WEEKLY_CAP, RING_TIMEOUT_S
+from tests.campaigns.engine.test_engine_failover import RING_TIMEOUT_S, assert_no_cap_exceeded
 from tests.conftest import Database
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
@@ -211,13 +210,4 @@ async def test_a_killed_sip_worker_s_calls_end_as_lost_and_dialling_goes_on(
     assert set(invites) <= set(by_uuid)
     assert max(invites.values()) == 1
     assert not [uuid for uuid in invites if by_uuid[uuid].status is AttemptStatus.CANCELLED]
-    # No cap exceeded: at most the weekly cap in all, and one call per person at a time.
-    counted = Counter(a.person_id for a in attempts if is_counted(a.status, a.outcome))
-    assert max(counted.values()) <= REG_F_WEEKLY_CAP
-    for person in counted:
-        spans = sorted(
-            (a.reserved_at, a.ended_at)
-            for a in attempts
-            if a.person_id == person and a.status is AttemptStatus.COMPLETED and a.ended_at
-        )
-        assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
+    assert_no_cap_exceeded(attempts)
