@@ -144,7 +144,8 @@ class ContactAttempt(Base):
     dialed_at: Mapped[dt.datetime | None]
     answered_at: Mapped[dt.datetime | None]
     connected_at: Mapped[dt.datetime | None]  # bridged to an agent
-    ended_at: Mapped[dt.datetime | None]
+    # Indexed for the day's figures (/metrics, reports), which select completed attempts by end time.
+    ended_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     sip_code: Mapped[int | None]
     sip_reason: Mapped[str | None] = mapped_column(sa.String(200))
     q850_cause: Mapped[int | None]
@@ -168,7 +169,7 @@ class GateDecision(Base):
     __tablename__ = "gate_decisions"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)  # the day's figures
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"), index=True)
     number: Mapped[str] = mapped_column(sa.String(20))
     mode: Mapped[DialingMode] = mapped_column(str_enum(DialingMode, "dialing_mode"))
