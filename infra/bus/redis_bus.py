@@ -230,7 +230,7 @@ class RedisBus:
         await asyncio.gather(*tasks, return_exceptions=True)
         for confirmed in self._confirmed.values():
             confirmed.cancel()
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
         await self._client.aclose()
 
 
