@@ -14,7 +14,7 @@ from campaigns.engine.demo import TRUNK, demo_settings, prepare_demo
 from campaigns.sample import manifest_path, write_portfolio
 from compliance.users_cli import audit_change
 from infra.db import make_engine, make_sessionmaker
-from infra.models import User
+from infra.models import Client, User
 from infra.settings import get_settings
 from infra.users import set_password
 
@@ -82,6 +82,7 @@ def campaign(*, people: int, agents: int, carrier_port: int, seed: int) -> None:
         raise click.ClickException(str(error)) from error
     credentials: list[str] = []
     with sessions.begin() as session:
+        client_code = session.get_one(Client, created.client_id).code
         for user_id, _uri in created.agents:
             username = session.get_one(User, user_id).username
             password = secrets.token_urlsafe(12)
@@ -93,7 +94,7 @@ def campaign(*, people: int, agents: int, carrier_port: int, seed: int) -> None:
     out.touch(mode=0o600)
     out.write_text("".join(credentials))
     click.echo(
-        f"campaign {created.campaign_id} (client id {created.client_id}, trunk {TRUNK}): "
+        f"campaign {created.campaign_id} (client {client_code}, trunk {TRUNK}): "
         f"{people} people in {created.place.city}, {agents} agents"
     )
     click.echo(f"agent sign-ins: {out}")

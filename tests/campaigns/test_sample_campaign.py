@@ -38,6 +38,7 @@ def test_sample_campaign_is_active_with_agents_who_can_sign_in(db: Database, con
         sample, ["campaign", "--people", "6", "--agents", "2", "--carrier-port", "5099"]
     )
     assert result.exit_code == 0, result.output
+    assert "(client engine-demo-" in result.output
     assert "trunk sim" in result.output
     assert "127.0.0.1:5099" in result.output
 
