@@ -10,7 +10,9 @@ leg answers, and the agent's tab shows a call only once the attempt is theirs.
 
 A call that never reached the agent puts them back to ready. A conversation leaves them on the
 call until they record its disposition, which moves them to wrap-up (the disposition route's
-`EndCall`): the pacer counts them busy until then, and nobody can go ready with a call undecided.
+`EndCall`): nobody can go ready with a call undecided. The pacer, though, sees an agent whose
+customer has hung up as wrapping up from the hang-up: the time left is a wrap-up's, not a
+conversation's, and counting it as talk would make the model expect them back far too late.
 Every change of any agent's state is announced on the wallboard channel, which `watch` follows.
 """
 
@@ -50,6 +52,16 @@ STATE_EVENTS = frozenset({"agent.state", "agent.signed_out"})
 
 def phase_of(status: AgentStatus) -> AgentPhase:
     return PHASES[status.activity]
+
+
+HungUp = tuple[str, dt.datetime]  # the attempt uuid of a bridged call that ended, and when
+
+
+def pacing_phase(status: AgentStatus, hung_up: HungUp | None) -> tuple[AgentPhase, dt.datetime]:
+    """The phase the pacer sees and since when: on a call whose customer has hung up is wrap-up."""
+    if status.activity is Activity.ON_CALL and hung_up is not None and hung_up[0] == status.call:
+        return AgentPhase.WRAP, hung_up[1]
+    return phase_of(status), status.since
 
 
 def _with_status(record: AgentRecord, status: AgentStatus | Refused) -> AgentRecord | Refused:
@@ -98,6 +110,7 @@ class BrowserAgents:
         self._sessions = sessions
         self._client_id = client_id
         self._phones: dict[int, str | None] = {}
+        self._hung_up: dict[int, HungUp] = {}
         self._watchers: list[asyncio.Task[None]] = []
 
     async def agents(self) -> Sequence[AgentView]:
@@ -107,9 +120,14 @@ class BrowserAgents:
             self._phones.update(await asyncio.to_thread(self._load_phones, unknown))
         views = []
         for record in records:
+            hung_up = self._hung_up.get(record.agent_id)
+            if hung_up is not None and hung_up[0] != record.status.call:
+                del self._hung_up[record.agent_id]  # dispositioned, or on to another call
+                hung_up = None
             phone = self._phones.get(record.agent_id)
             if phone is not None:
-                views.append(AgentView(record.agent_id, phase_of(record.status), record.status.since, phone))
+                phase, since = pacing_phase(record.status, hung_up)
+                views.append(AgentView(record.agent_id, phase, since, phone))
         return views
 
     async def claim(self, user_id: int, attempt_uuid: str) -> bool:
@@ -125,6 +143,8 @@ class BrowserAgents:
         if ended is None:
             await self._states.change(user_id, withdraw_step(attempt_uuid))
             await asyncio.to_thread(self._assign, attempt_uuid, None, replacing=user_id)
+        else:
+            self._hung_up[user_id] = (attempt_uuid, ended.result.ended_at)
 
     def watch(self, changed: Callable[[], None]) -> None:
         self._watchers.append(asyncio.get_running_loop().create_task(self._follow(changed)))

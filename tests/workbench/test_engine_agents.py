@@ -20,7 +20,7 @@ from tests.workbench.conftest import CHEAP_HASHER, PASSWORD, add_client
 from workbench.agent_state import Activity, AgentStatus, GoReady, Pause, PauseCode, Refused, SignIn
 from workbench.agents import AgentRecord, AgentStates
 from workbench.auth import audit_user_change
-from workbench.engine_agents import BrowserAgents, claim_step, phase_of, withdraw_step
+from workbench.engine_agents import BrowserAgents, claim_step, pacing_phase, phase_of, withdraw_step
 from workbench.live_store import MemoryLiveStore
 from workbench.sessions import WebSession
 from workbench.viewer import ClientScope, Viewer
@@ -54,6 +54,22 @@ def record(status: AgentStatus) -> AgentRecord:
 )
 def test_phase_of_each_activity(status: AgentStatus, phase: AgentPhase) -> None:
     assert phase_of(status) is phase
+
+
+@pytest.mark.parametrize(
+    ("status", "hung_up", "expected"),
+    [
+        (ON_CALL, None, (AgentPhase.TALK, EARLIER)),
+        (ON_CALL, (CALL, NOW), (AgentPhase.WRAP, NOW)),
+        (ON_OTHER_CALL, (CALL, NOW), (AgentPhase.TALK, EARLIER)),  # the hang-up was another call's
+        (WRAP_UP, (CALL, NOW), (AgentPhase.WRAP, EARLIER)),  # dispositioned: the agent's own wrap-up
+        (READY, (CALL, NOW), (AgentPhase.IDLE, EARLIER)),
+    ],
+)
+def test_the_pacer_sees_a_hung_up_call_as_wrap_up_from_the_hang_up(
+    status: AgentStatus, hung_up: tuple[str, dt.datetime] | None, expected: tuple[AgentPhase, dt.datetime]
+) -> None:
+    assert pacing_phase(status, hung_up) == expected
 
 
 @pytest.mark.parametrize(
@@ -158,9 +174,12 @@ async def test_the_pool_sees_its_clients_agents_with_phones_and_claims_ready_one
         ended = EndedCall(CALL, CallResult(outcome=Outcome.CONVERSATION, ended_at=NOW))
         await pool.release(ann, CALL, ended)
         on_call = await states.get(ann)
-        # A conversation stays the agent's until they disposition it.
+        # A conversation stays the agent's until they disposition it; the pacer sees wrap-up.
         assert on_call is not None
         assert on_call.status == AgentStatus(Activity.ON_CALL, None, NOW, CALL)
+        assert [(view.phase, view.since) for view in await pool.agents() if view.user_id == ann] == [
+            (AgentPhase.WRAP, NOW)
+        ]
     finally:
         await pool.close()
         await bus.close()
