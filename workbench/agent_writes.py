@@ -1,14 +1,26 @@
-"""What every agent write shares: one idempotency key per submitted form, and the audit record
-written in the same transaction as the change it describes."""
+"""What every agent write shares: one idempotency key per submitted form, the audit record
+written in the same transaction as the change it describes, and the answer when the database
+cannot be reached.
+
+While PostgreSQL is down (or restarting) a write fails before or at its commit, so nothing of it
+is stored and `once` releases its key; the answer is a 503 marked with `RETRY_HEADER`, on which
+the agent's browser keeps the form pending and sends it again with the same key. A retry of a
+write whose commit went through but whose answer was lost finds the key claimed and is answered
+with the saved state.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import PlainTextResponse, Response
 
 from compliance import audit
 from compliance.models import ContactAttempt
@@ -19,6 +31,20 @@ IDEMPOTENCY_FIELD = "idempotency_key"
 # A form resubmitted later than this is treated as new; a day covers any retry or double click.
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
+# The marker the browser retries on (static/pending.js): only an outage sets it, never a refusal.
+RETRY_HEADER = "X-Arrears-Retry"
+RETRY_AFTER_SECONDS = 1
+# A refused or lost connection, a connection dropped mid-transaction (OperationalError or
+# InterfaceError from the driver), a ping that failed, or no pooled connection in time.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
+UNAVAILABLE_TEXT = "The database is unavailable: nothing was saved yet. Your browser retries the change."
+
+log = logging.getLogger(__name__)
 
 
 class DuplicateSubmissionError(Exception):
@@ -68,4 +94,17 @@ def audit_call_write(
         entity_id=entity_id,
         payload={"attempt": attempt.uuid, "person_id": attempt.person_id, **payload},
         client_id=attempt.client_id,
+    )
+
+
+async def database_unavailable(connection: HTTPConnection, error: Exception) -> Response:
+    """The app's answer to a request that could not reach the database: a 503 the browser retries.
+    A WebSocket has no such answer: its error goes on to the socket's own handling."""
+    if not isinstance(connection, Request):
+        raise error
+    log.warning("database unavailable for %s %s: %s", connection.method, connection.url.path, error)
+    return PlainTextResponse(
+        UNAVAILABLE_TEXT,
+        status_code=503,
+        headers={RETRY_HEADER: "1", "Retry-After": str(RETRY_AFTER_SECONDS)},
     )

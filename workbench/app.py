@@ -27,6 +27,7 @@ from infra.settings import Settings
 from workbench import auth, views
 from workbench.agent_routes import agent_event_renderers, agent_routes
 from workbench.agent_state import Activity
+from workbench.agent_writes import DATABASE_UNAVAILABLE, database_unavailable
 from workbench.agents import AgentStates
 from workbench.api import api_routes
 from workbench.compliance_console_routes import compliance_routes
@@ -161,4 +162,10 @@ def create_app(
             await store.close()
             engine.dispose()
 
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeadersMiddleware)], lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeadersMiddleware)],
+        # A database outage is answered 503 with the retry marker, never 500 (agent_writes).
+        exception_handlers=dict.fromkeys(DATABASE_UNAVAILABLE, database_unavailable),
+        lifespan=lifespan,
+    )
