@@ -60,3 +60,15 @@ class UserClientScope(Base):
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("clients.id"), primary_key=True)
+
+
+class SubmittedForm(Base):
+    """The idempotency key of each write form a user submitted, stored in the write's own
+    transaction: a retry of a write whose commit went through but whose answer was lost finds its
+    key here and stores nothing twice. Keys older than a day are dropped as new ones come."""
+
+    __tablename__ = "submitted_forms"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    submitted_at: Mapped[dt.datetime]

@@ -117,8 +117,8 @@ async def schedule(request: Request, viewer: Viewer) -> Response:
     attempt_uuid = request.path_params["attempt_uuid"]
     form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
     try:
-        async with once(services, viewer, form_key(form)):
-            await services.run_db(
+        async with once(services, viewer, form_key(form)) as write:
+            await write.run_db(
                 lambda db: _save(
                     db, viewer, attempt_uuid, form, now=services.clock(), policy=services.settings.policy
                 )

@@ -355,8 +355,8 @@ async def add_note(request: Request, viewer: Viewer) -> Response:
         elif len(body) > NOTE_LIMIT:
             message = f"A note holds at most {NOTE_LIMIT} characters."
         else:
-            async with once(services, viewer, form_key(form)):
-                await services.run_db(lambda db: _add_note(db, viewer, attempt_uuid, body, services.clock()))
+            async with once(services, viewer, form_key(form)) as write:
+                await write.run_db(lambda db: _add_note(db, viewer, attempt_uuid, body, services.clock()))
     except DuplicateSubmissionError:
         pass  # already saved: show the notes as they are
     except MissingKeyError as error:

@@ -3,20 +3,24 @@ written in the same transaction as the change it describes, and the answer when 
 cannot be reached.
 
 While PostgreSQL is down (or restarting) a write fails before or at its commit, so nothing of it
-is stored and `once` releases its key; the answer is a 503 marked with `RETRY_HEADER`, on which
-the agent's browser keeps the form pending and sends it again with the same key. A retry of a
-write whose commit went through but whose answer was lost finds the key claimed and is answered
-with the saved state.
+is stored and `once` releases its claim; the answer is a 503 marked with `RETRY_HEADER`, on which
+the agent's browser keeps the form pending and sends it again with the same key. The key is also
+stored in the write's own transaction (`SubmittedForm`): a write whose commit went through but
+whose acknowledgement was lost with the connection had its claim released like any failed one,
+and its retry finds the stored key, stores nothing and is answered with the saved state.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection, Request
@@ -24,6 +28,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from compliance import audit
 from compliance.models import ContactAttempt
+from infra.models import SubmittedForm
 from workbench.services import Services
 from workbench.viewer import Viewer
 
@@ -45,6 +50,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 UNAVAILABLE_TEXT = "The database is unavailable: nothing was saved yet. Your browser retries the change."
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class DuplicateSubmissionError(Exception):
@@ -62,15 +68,46 @@ def form_key(form: dict[str, str]) -> str:
     return key
 
 
+def record_form(db: Session, user_id: int, key: str, now: dt.datetime) -> None:
+    """Store the form's key in the write's transaction; a key already stored (or being stored by a
+    transaction still open) raises DuplicateSubmissionError, which rolls the write back."""
+    try:
+        db.execute(sa.insert(SubmittedForm).values(user_id=user_id, key=key, submitted_at=now))
+    except sa_exc.IntegrityError as error:
+        raise DuplicateSubmissionError(key) from error
+    expired = now - dt.timedelta(seconds=IDEMPOTENCY_TTL_SECONDS)
+    db.execute(
+        sa.delete(SubmittedForm).where(SubmittedForm.user_id == user_id, SubmittedForm.submitted_at < expired)
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyedWrite:
+    """The database work of one submitted form, run with its key stored in the same transaction."""
+
+    services: Services
+    user_id: int
+    key: str
+
+    async def run_db(self, work: Callable[[Session], T]) -> T:
+        def keyed(db: Session) -> T:
+            record_form(db, self.user_id, self.key, self.services.clock())
+            return work(db)
+
+        return await self.services.run_db(keyed)
+
+
 @contextlib.asynccontextmanager
-async def once(services: Services, viewer: Viewer, key: str) -> AsyncIterator[None]:
-    """Run the block once per (user, key); a repeat raises DuplicateSubmissionError. If the block
-    fails, the key is released so that the agent's retry is handled."""
+async def once(services: Services, viewer: Viewer, key: str) -> AsyncIterator[KeyedWrite]:
+    """Run the block once per (user, key); a repeat raises DuplicateSubmissionError. The claim in
+    the live store turns away a double click at once; the key stored by `KeyedWrite.run_db` is what
+    makes a retry after a lost acknowledgement safe. If the block fails, the claim is released so
+    that the agent's retry is handled."""
     claim = f"idempotency:{viewer.user_id}:{key}"
     if await services.store.increment(claim, IDEMPOTENCY_TTL_SECONDS) != 1:
         raise DuplicateSubmissionError(key)
     try:
-        yield
+        yield KeyedWrite(services, viewer.user_id, key)
     except BaseException:
         await services.store.delete(claim)
         raise

@@ -185,10 +185,8 @@ async def save(request: Request, viewer: Viewer) -> Response:
     form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
     message = None
     try:
-        async with once(services, viewer, form_key(form)):
-            promise = await services.run_db(
-                lambda db: _save(db, viewer, attempt_uuid, form, services.clock())
-            )
+        async with once(services, viewer, form_key(form)) as write:
+            promise = await write.run_db(lambda db: _save(db, viewer, attempt_uuid, form, services.clock()))
         if promise.status is PromiseStatus.PENDING_APPROVAL:
             message = "Saved as pending approval: the offer is over your authority and goes to a manager."
         else:

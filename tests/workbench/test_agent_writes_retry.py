@@ -2,7 +2,8 @@
 
 Down: every write is answered 503 with the retry marker, nothing is stored and no idempotency key
 stays claimed. Back: the same form (same key) is saved once; sent yet again, as after an answer
-lost on the way back, it is answered with the saved state and stores nothing more.
+lost on the way back, it is answered with the saved state and stores nothing more, even when the
+claim in the live store was released as after a commit whose acknowledgement was lost.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from campaigns.models import Callback, Note, Promise
 from compliance.models import ContactAttempt
 from infra.bus.local import LocalBus
 from infra.db import make_engine, make_sessionmaker
-from infra.models import Role
+from infra.models import Role, SubmittedForm
 from infra.settings import Settings
 from tests.conftest import Database
 from tests.private_postgres import PrivatePostgres, private_postgres  # noqa: F401 (the fixture)
@@ -187,7 +188,7 @@ def test_a_write_cut_off_by_the_outage_after_its_key_was_claimed_releases_the_ke
     outages = [private_postgres]
 
     async def stop_first(work: Callable[[Session], T]) -> T:
-        if "add_note" in work.__qualname__ and outages:
+        if "KeyedWrite" in work.__qualname__ and outages:  # the note's keyed transaction
             await asyncio.to_thread(outages.pop().stop, "immediate")
         return await run_db(work)
 
@@ -202,3 +203,24 @@ def test_a_write_cut_off_by_the_outage_after_its_key_was_claimed_releases_the_ke
     assert desk.claimed(form["idempotency_key"])
     with desk.db.sessions() as session:
         assert session.scalars(sa.select(Note.body).where(Note.author_id == desk.agent_id)).all() == [NOTE]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_retry_after_a_lost_acknowledgement_stores_nothing_twice(desk: Desk) -> None:
+    """The commit went through but the connection dropped before its acknowledgement: the write
+    failed as far as the app knew, so its live-store claim was released. The stored key decides."""
+    services = services_of(desk.server)
+    for path, form, shown in _writes(desk.call)[:3]:  # the writes keyed by their form
+        assert post(desk.browser, f"{desk.base}/{path}", **form).status_code == 200
+        in_app(desk.server).call(
+            services.store.delete, f"idempotency:{desk.agent_id}:{form['idempotency_key']}"
+        )
+        again = post(desk.browser, f"{desk.base}/{path}", **form)
+        assert again.status_code == 200, (path, again.text)
+        assert shown in again.text
+    with desk.db.sessions() as session:
+        assert session.scalars(sa.select(Note.body).where(Note.author_id == desk.agent_id)).all() == [NOTE]
+        assert session.scalar(sa.select(sa.func.count()).select_from(Promise)) == 1
+        assert session.scalar(sa.select(sa.func.count()).select_from(Callback)) == 1
+        assert session.scalar(sa.select(sa.func.count()).select_from(SubmittedForm)) == 3
