@@ -19,12 +19,19 @@ from campaigns.engine.demo import print_result, run_demo
 from campaigns.engine.lease import LeaseStore, LeaseTiming, LocalLeases, RedisLeases, new_token
 from campaigns.engine.runner import AgentPools, EngineRunner, RunnerConfig
 from campaigns.engine.sim_agents import Behaviour
-from dialer.sip.config import NodeConfig, Trunk
+from dialer.sip.config import NodeConfig
 from dialer.sip.node import SipNode
+from dialer.sip.remote import CallNode, RemoteSipNode
+from dialer.sipnode_cli import node_config as node_config_of
+from dialer.sipnode_cli import parse_trunk, trunk_options
 from infra.bus import Bus, make_bus
 from infra.cli import BROWSER_AGENT_POOLS
 from infra.db import make_engine, make_sessionmaker, upgrade
+from infra.redis_client import waiting_client
 from infra.settings import Settings, get_settings
+
+# The environment variable holding the embedded node's trunk password (not an ARREARS_ setting).
+CREDENTIALS_ENV = "ENGINE_TRUNK_PASSWORD"
 
 
 @click.command("run-simulated")
@@ -78,14 +85,16 @@ def run_simulated(  # noqa: PLR0917 (one parameter per command-line option)
     print_result(result, click.echo)
 
 
-def _trunk(raw: str, caller_id: str, max_cps: float) -> Trunk:
-    name, _, uri_template = raw.partition("=")
-    if not name or not uri_template:
-        raise click.BadParameter(f"{raw!r} is not NAME=URI_TEMPLATE", param_hint="--trunk")
-    try:
-        return Trunk(name, uri_template, caller_id, max_cps=max_cps)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--trunk") from error
+def _trunk_names(raw_trunks: tuple[str, ...], sip_nodes: str) -> frozenset[str]:
+    """The trunks the engine paces campaigns of; with remote sip nodes, by name only."""
+    if sip_nodes == "embedded":
+        return frozenset(parse_trunk(raw)[0] for raw in raw_trunks)
+    if any("=" in raw for raw in raw_trunks):
+        raise click.BadParameter(
+            "with --sip-nodes redis give the trunk NAME only: the sip nodes hold the URIs",
+            param_hint="--trunk",
+        )
+    return frozenset(raw_trunks)
 
 
 def _leases(settings: Settings, prefix: str) -> LeaseStore:
@@ -120,7 +129,38 @@ async def _agent_pools(
         yield pools
 
 
-async def _serve(settings: Settings, node_config: NodeConfig, config: RunnerConfig, prefix: str) -> None:
+def _as_engine_node(node: CallNode) -> SipNode:
+    # The engine's modules annotate `SipNode` and use only its `CallNode` surface, which the
+    # signature checks `RemoteSipNode` against.
+    return cast(SipNode, node)
+
+
+@contextlib.asynccontextmanager
+async def _sip_node(
+    settings: Settings, node_config: NodeConfig | None, prefix: str
+) -> AsyncIterator[SipNode]:
+    """The embedded SIP node of `node_config`, or (None) the sip nodes serving over Redis."""
+    if node_config is not None:
+        embedded = SipNode(node_config)
+        await embedded.start()
+        try:
+            yield embedded
+        finally:
+            await embedded.stop()
+        return
+    client = waiting_client(settings.redis_url)
+    remote = RemoteSipNode(client, prefix=prefix)
+    await remote.start()
+    try:
+        yield _as_engine_node(remote)
+    finally:
+        await remote.stop()
+        await client.aclose()
+
+
+async def _serve(
+    settings: Settings, node_config: NodeConfig | None, config: RunnerConfig, prefix: str
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -128,16 +168,16 @@ async def _serve(settings: Settings, node_config: NodeConfig, config: RunnerConf
     database = make_engine(settings.effective_database_url)
     leases = _leases(settings, prefix)
     bus = make_bus(settings, prefix=prefix)
-    node = SipNode(node_config)
-    await node.start()
     try:
-        sessions = make_sessionmaker(database)
-        async with _agent_pools(config, settings, bus, sessions, prefix) as pools:
-            runner = EngineRunner(sessions, leases, node, config, bus=bus, report=_emit, agent_pools=pools)
-            _emit({"event": "started", "token": config.token})
-            await runner.run(stop)
+        async with _sip_node(settings, node_config, prefix) as node:
+            sessions = make_sessionmaker(database)
+            async with _agent_pools(config, settings, bus, sessions, prefix) as pools:
+                runner = EngineRunner(
+                    sessions, leases, node, config, bus=bus, report=_emit, agent_pools=pools
+                )
+                _emit({"event": "started", "token": config.token})
+                await runner.run(stop)
     finally:
-        await node.stop()
         await bus.close()
         await leases.close()
         database.dispose()
@@ -145,15 +185,15 @@ async def _serve(settings: Settings, node_config: NodeConfig, config: RunnerConf
 
 
 @click.command("run")
+@trunk_options(CREDENTIALS_ENV)
 @click.option(
-    "--trunk",
-    "trunks",
-    multiple=True,
-    required=True,
-    help="NAME=URI_TEMPLATE, e.g. sim=sip:{number}@127.0.0.1:5080; campaigns on other trunks are left alone.",
+    "--sip-nodes",
+    type=click.Choice(["embedded", "redis"]),
+    default="embedded",
+    show_default=True,
+    help="embedded: a SIP node in this process, of the trunk options; redis: dial through the "
+    "`arrears sipnode` processes heartbeating in Redis (give --trunk NAME only).",
 )
-@click.option("--caller-id", default="sip:+15550100@127.0.0.1", show_default=True, help="The From URI.")
-@click.option("--max-cps", default=10.0, show_default=True, help="Call setups per second per trunk.")
 @click.option(
     "--simulated-agents",
     type=click.IntRange(min=1),
@@ -162,7 +202,6 @@ async def _serve(settings: Settings, node_config: NodeConfig, config: RunnerConf
 )
 @click.option("--talk-mean", default=30.0, show_default=True, help="Mean talk time of the bots, s.")
 @click.option("--wrap-mean", default=8.0, show_default=True, help="Mean wrap-up time of the bots, s.")
-@click.option("--capacity", default=24, show_default=True, help="Simultaneous SIP legs of this engine.")
 @click.option("--lease-ttl", default=3.0, show_default=True, help="Campaign lease time to live, s.")
 @click.option("--prefix", default="arrears", show_default=True, help="Namespace of Redis keys and channels.")
 @click.option("--seed", default=0, show_default=True)
@@ -170,10 +209,15 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
     trunks: tuple[str, ...],
     caller_id: str,
     max_cps: float,
+    asserted_identity: str,
+    username: str,
+    realm: str,
+    bind_host: str,
+    capacity: int,
+    sip_nodes: str,
     simulated_agents: int | None,
     talk_mean: float,
     wrap_mean: float,
-    capacity: int,
     lease_ttl: float,
     prefix: str,
     seed: int,
@@ -187,12 +231,23 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
         timing = LeaseTiming(ttl_s=lease_ttl, renew_every_s=lease_ttl / 3, safety_margin_s=lease_ttl / 6)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--lease-ttl") from error
-    parsed = tuple(_trunk(raw, caller_id, max_cps) for raw in trunks)
-    try:
-        node_config = NodeConfig(trunks=parsed, capacity=capacity, ring_timeout_s=60.0)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--trunk/--capacity") from error
+    trunk_names = _trunk_names(trunks, sip_nodes)
+    node_config = None
+    if sip_nodes == "embedded":
+        node_config = node_config_of(
+            trunks,
+            caller_id=caller_id,
+            max_cps=max_cps,
+            asserted_identity=asserted_identity,
+            username=username,
+            realm=realm,
+            bind_host=bind_host,
+            capacity=capacity,
+            credentials_env=CREDENTIALS_ENV,
+        )
     settings = get_settings()
+    if sip_nodes == "redis" and not settings.uses_redis:
+        raise click.UsageError("--sip-nodes redis: set redis_url, where the sip nodes heartbeat")
     if simulated_agents is None and not settings.uses_redis:
         raise click.UsageError(
             "browser agents reach the engine through Redis shared with the web app: "
@@ -200,7 +255,7 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
         )
     config = RunnerConfig(
         token=new_token(),
-        trunks=frozenset(trunk.name for trunk in parsed),
+        trunks=trunk_names,
         policy=settings.policy,
         simulated_agents=simulated_agents,
         behaviour=Behaviour(talk_mean, wrap_mean),

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Run campaigns: the pacing engine, with browser or simulated agents.",
     ),
     "sim": ("dialer.sim_cli:sim", "Simulators: the SIP carrier and agent phones."),
+    "sipnode": ("dialer.sipnode_cli:sipnode", "A SIP node serving engines over Redis (scale-out)."),
     "web": ("workbench.web_cli:web", "Serve the workbench and consoles (HTTP and WebSocket)."),
     "demo": ("workbench.demo:demo", "Start the whole system on embedded defaults with sample data."),
 }
