@@ -19,19 +19,29 @@ from campaigns.engine.demo import print_result, run_demo
 from campaigns.engine.lease import LeaseStore, LeaseTiming, LocalLeases, RedisLeases, new_token
 from campaigns.engine.runner import AgentPools, EngineRunner, RunnerConfig
 from campaigns.engine.sim_agents import Behaviour
+from dialer.sip.call_node import CallNode
 from dialer.sip.config import NodeConfig
 from dialer.sip.node import SipNode
-from dialer.sip.remote import CallNode, RemoteSipNode
+from dialer.sip.remote import RemoteSipNode
+from dialer.sipnode_cli import (
+    checked_metrics_port,
+    credentials_env,
+    metrics_options,
+    option_env,
+    parse_trunk,
+    process_metrics,
+    trunk_options,
+)
 from dialer.sipnode_cli import node_config as node_config_of
-from dialer.sipnode_cli import parse_trunk, trunk_options
 from infra.bus import Bus, make_bus
 from infra.cli import BROWSER_AGENT_POOLS
 from infra.db import make_engine, make_sessionmaker, upgrade
 from infra.redis_client import waiting_client
 from infra.settings import Settings, get_settings
 
-# The environment variable holding the embedded node's trunk password (not an ARREARS_ setting).
-CREDENTIALS_ENV = "ENGINE_TRUNK_PASSWORD"
+# Prefix of the variables this command's options may come from (ENGINE_TRUNK, ...; not ARREARS_,
+# which is reserved for settings); the embedded node's trunk password is ENGINE_TRUNK_PASSWORD.
+ENV_PREFIX = "ENGINE"
 
 
 @click.command("run-simulated")
@@ -129,16 +139,10 @@ async def _agent_pools(
         yield pools
 
 
-def _as_engine_node(node: CallNode) -> SipNode:
-    # The engine's modules annotate `SipNode` and use only its `CallNode` surface, which the
-    # signature checks `RemoteSipNode` against.
-    return cast(SipNode, node)
-
-
 @contextlib.asynccontextmanager
 async def _sip_node(
     settings: Settings, node_config: NodeConfig | None, prefix: str
-) -> AsyncIterator[SipNode]:
+) -> AsyncIterator[CallNode]:
     """The embedded SIP node of `node_config`, or (None) the sip nodes serving over Redis."""
     if node_config is not None:
         embedded = SipNode(node_config)
@@ -152,14 +156,18 @@ async def _sip_node(
     remote = RemoteSipNode(client, prefix=prefix)
     await remote.start()
     try:
-        yield _as_engine_node(remote)
+        yield remote
     finally:
         await remote.stop()
         await client.aclose()
 
 
 async def _serve(
-    settings: Settings, node_config: NodeConfig | None, config: RunnerConfig, prefix: str
+    settings: Settings,
+    node_config: NodeConfig | None,
+    config: RunnerConfig,
+    prefix: str,
+    metrics: tuple[str, int],
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -175,8 +183,9 @@ async def _serve(
                 runner = EngineRunner(
                     sessions, leases, node, config, bus=bus, report=_emit, agent_pools=pools
                 )
-                _emit({"event": "started", "token": config.token})
-                await runner.run(stop)
+                async with process_metrics(*metrics, settings.metrics_token):
+                    _emit({"event": "started", "token": config.token})
+                    await runner.run(stop)
     finally:
         await bus.close()
         await leases.close()
@@ -185,24 +194,36 @@ async def _serve(
 
 
 @click.command("run")
-@trunk_options(CREDENTIALS_ENV)
+@trunk_options(ENV_PREFIX)
+@metrics_options(ENV_PREFIX)
 @click.option(
     "--sip-nodes",
     type=click.Choice(["embedded", "redis"]),
     default="embedded",
     show_default=True,
+    envvar=option_env(ENV_PREFIX, "--sip-nodes"),
+    show_envvar=True,
     help="embedded: a SIP node in this process, of the trunk options; redis: dial through the "
     "`arrears sipnode` processes heartbeating in Redis (give --trunk NAME only).",
 )
 @click.option(
     "--simulated-agents",
     type=click.IntRange(min=1),
+    envvar=option_env(ENV_PREFIX, "--simulated-agents"),
+    show_envvar=True,
     help="Pace with this many simulated agents per campaign (the client's agents with a SIP URI) "
     "instead of the agents signed in to the workbench.",
 )
 @click.option("--talk-mean", default=30.0, show_default=True, help="Mean talk time of the bots, s.")
 @click.option("--wrap-mean", default=8.0, show_default=True, help="Mean wrap-up time of the bots, s.")
-@click.option("--lease-ttl", default=3.0, show_default=True, help="Campaign lease time to live, s.")
+@click.option(
+    "--lease-ttl",
+    default=3.0,
+    show_default=True,
+    envvar=option_env(ENV_PREFIX, "--lease-ttl"),
+    show_envvar=True,
+    help="Campaign lease time to live, s.",
+)
 @click.option("--prefix", default="arrears", show_default=True, help="Namespace of Redis keys and channels.")
 @click.option("--seed", default=0, show_default=True)
 def run(  # noqa: PLR0917 (one parameter per command-line option)
@@ -221,6 +242,8 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
     lease_ttl: float,
     prefix: str,
     seed: int,
+    metrics_host: str,
+    metrics_port: int,
 ) -> None:
     """Pace every active campaign whose lease this process holds, beside any number of others.
 
@@ -243,7 +266,7 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
             realm=realm,
             bind_host=bind_host,
             capacity=capacity,
-            credentials_env=CREDENTIALS_ENV,
+            credentials_env=credentials_env(ENV_PREFIX),
         )
     settings = get_settings()
     if sip_nodes == "redis" and not settings.uses_redis:
@@ -263,8 +286,9 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
         watch_every_s=min(0.5, lease_ttl / 6),
         seed=seed,
     )
+    metrics = (metrics_host, checked_metrics_port(metrics_port, settings.metrics_token))
     upgrade(settings.effective_database_url)
-    asyncio.run(_serve(settings, node_config, config, prefix))
+    asyncio.run(_serve(settings, node_config, config, prefix, metrics))
 
 
 @click.group()

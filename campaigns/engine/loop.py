@@ -47,7 +47,8 @@ from dialer.outcomes import HungUpBy
 from dialer.pacing import AgentPhase, Pacer, PacingConfig, PacingEvent, PacingState, make_pacer
 from dialer.pacing.predictive import PredictivePriors
 from dialer.sip import protocol as p
-from dialer.sip.node import NoCapacityError, SipNode
+from dialer.sip.call_node import CallNode
+from dialer.sip.node import NoCapacityError
 from infra.bus import Bus
 from infra.db import utcnow
 from infra.logging import bind_log_context
@@ -127,7 +128,7 @@ class CampaignEngine:
         *,
         sessions: sessionmaker[Session],
         gate: DialGate,
-        node: SipNode,
+        node: CallNode,
         agents: AgentPool,
         bus: Bus | None = None,
         seed: int = 0,

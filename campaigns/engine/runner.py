@@ -37,7 +37,7 @@ from campaigns.engine.settings import CampaignSettingsError
 from campaigns.engine.sim_agents import Behaviour, SimulatedAgents
 from campaigns.models import Campaign, CampaignStatus
 from compliance.gate import DialGate
-from dialer.sip.node import SipNode
+from dialer.sip.call_node import CallNode
 from infra.bus import Bus
 from infra.db import utcnow
 from infra.models import Role, User, UserClientScope
@@ -96,7 +96,7 @@ AgentPools = Callable[[store.CampaignConfig], contextlib.AbstractAsyncContextMan
 
 
 def simulated_pools(
-    sessions: sessionmaker[Session], node: SipNode, size: int, behaviour: Behaviour, seed: int
+    sessions: sessionmaker[Session], node: CallNode, size: int, behaviour: Behaviour, seed: int
 ) -> AgentPools:
     """Bots for every campaign: the first `size` of its client's agents that have a SIP URI."""
 
@@ -121,7 +121,7 @@ class EngineRunner:
         self,
         sessions: sessionmaker[Session],
         leases: LeaseStore,
-        node: SipNode,
+        node: CallNode,
         config: RunnerConfig,
         *,
         bus: Bus | None = None,

@@ -23,7 +23,7 @@ from compliance.attempts import complete
 from compliance.models import DispositionCode, Outcome
 from dialer.pacing import AgentPhase
 from dialer.pacing.leads import lognormal
-from dialer.sip.node import SipNode
+from dialer.sip.call_node import CallNode
 from infra.db import utcnow
 
 # A call shorter than this was the person hanging up on the agent, not a conversation.
@@ -56,7 +56,7 @@ class SimulatedAgents:
 
     def __init__(
         self,
-        node: SipNode,
+        node: CallNode,
         sessions: sessionmaker[Session],
         agents: Sequence[tuple[int, str]],
         behaviour: Behaviour,

@@ -14,9 +14,8 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
 
 import redis.asyncio as aioredis
 
@@ -33,36 +32,6 @@ _RECENT_KEPT = 10_000
 _LATE_KINDS = frozenset({p.RECORDING})  # may arrive after the hangup
 _FLUSH_S = 2.0
 _REPLY_GRACE_S = 5.0  # a node answers an originate at its deadline; allow for the round trip
-
-
-class CallNode(Protocol):
-    """The part of a SIP node the campaign engine uses; `SipNode` and `RemoteSipNode` both have it."""
-
-    @property
-    def calls(self) -> Container[str]: ...
-
-    @property
-    def recent(self) -> Mapping[str, CallSummary]: ...
-
-    def listen(self, listener: Callable[[p.Event], None]) -> None: ...
-
-    def unlisten(self, listener: Callable[[p.Event], None]) -> None: ...
-
-    async def originate(
-        self, request: p.Originate, reserve_agent: bool = True, timeout_s: float = 30.0
-    ) -> str: ...
-
-    async def open_agent_leg(self, customer_call: str, agent_uri: str) -> str: ...
-
-    def bridge(self, call_id: str, other: str, after_amd: bool = False) -> None: ...
-
-    def unbridge(self, call_id: str, other: str) -> None: ...
-
-    def play(self, call_id: str, path: str, purpose: str = "other") -> None: ...
-
-    def hangup(self, call_id: str, cause: str = "command") -> None: ...
-
-    def free_slots(self) -> int: ...
 
 
 @dataclass
