@@ -1,31 +1,98 @@
 """`arrears sipnode`: a SIP node serving any number of engines over Redis.
 
 Also the trunk options that `arrears sipnode` and `arrears engine run` share, so both build the
-same `NodeConfig` from the same command line.
+same `NodeConfig` from the same command line. Each option can also come from an environment
+variable named after it (`SIPNODE_TRUNK`, `ENGINE_CAPACITY`, ...), as the systemd units and
+containers pass them; an empty variable leaves the default.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import click
 
 from dialer.sip.config import NodeConfig, Trunk
+from infra.settings import Settings, get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# The environment variable holding this command's trunk password (not an ARREARS_ setting).
-CREDENTIALS_ENV = "SIPNODE_TRUNK_PASSWORD"
+# Prefix of this command's option variables (not ARREARS_, which is reserved for settings).
+ENV_PREFIX = "SIPNODE"
 
 
-def trunk_options(credentials_env: str) -> Callable[[F], F]:
+def credentials_env(env_prefix: str) -> str:
+    """The variable holding the trunk password: never a command-line argument, which `ps` shows."""
+    return f"{env_prefix}_TRUNK_PASSWORD"
+
+
+def option_env(env_prefix: str, option: str) -> str:
+    """The environment variable of an option: `--max-cps` of `ENGINE` is ENGINE_MAX_CPS."""
+    return f"{env_prefix}_{option.lstrip('-').replace('-', '_').upper()}"
+
+
+def metrics_options(env_prefix: str) -> Callable[[F], F]:
+    """Where this process serves its own /metrics (pacer decisions, SIP worker health)."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--metrics-host",
+            default="127.0.0.1",
+            show_default=True,
+            envvar=option_env(env_prefix, "--metrics-host"),
+            help="Address of the /metrics listener.",
+        )(command)
+        return click.option(
+            "--metrics-port",
+            type=click.IntRange(0, 65535),
+            default=0,
+            show_default=True,
+            envvar=option_env(env_prefix, "--metrics-port"),
+            help="Serve /metrics here, for the bearer of the metrics_token setting (0: not served).",
+        )(command)
+
+    return decorate
+
+
+@contextlib.asynccontextmanager
+async def process_metrics(host: str, port: int, token: str) -> AsyncIterator[None]:
+    """Serve this process's /metrics while the block runs (port 0: not at all)."""
+    if not port:
+        yield
+        return
+    from infra.metrics_server import serve_process_metrics
+
+    server = asyncio.get_running_loop().create_task(serve_process_metrics(host, port, token))
+    try:
+        yield
+    finally:
+        server.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
+
+
+def checked_metrics_port(port: int, token: str) -> int:
+    if port and not token:
+        raise click.BadParameter(
+            "needs the metrics_token setting (ARREARS_METRICS_TOKEN): scrapers must send it",
+            param_hint="--metrics-port",
+        )
+    return port
+
+
+def trunk_options(env_prefix: str) -> Callable[[F], F]:
     """The trunk and node options; the password is read from `credentials_env`, never an argument."""
+
+    def option(name: str, **kwargs: Any) -> Callable[[F], F]:
+        return click.option(name, envvar=option_env(env_prefix, name), show_envvar=True, **kwargs)
 
     def decorate(command: F) -> F:
         options = [
@@ -34,35 +101,32 @@ def trunk_options(credentials_env: str) -> Callable[[F], F]:
                 "trunks",
                 multiple=True,
                 required=True,
-                help="NAME=URI_TEMPLATE, e.g. sim=sip:{number}@127.0.0.1:5080 (repeat for several).",
+                envvar=option_env(env_prefix, "--trunk"),
+                show_envvar=True,
+                help="NAME=URI_TEMPLATE, e.g. sim=sip:{number}@127.0.0.1:5080 (repeat for several; "
+                "in the variable, separated by spaces).",
             ),
-            click.option(
-                "--caller-id", default="sip:+15550100@127.0.0.1", show_default=True, help="The From URI."
-            ),
-            click.option(
-                "--max-cps", default=10.0, show_default=True, help="Call setups per second per trunk."
-            ),
-            click.option(
+            option("--caller-id", default="sip:+15550100@127.0.0.1", show_default=True, help="The From URI."),
+            option("--max-cps", default=10.0, show_default=True, help="Call setups per second per trunk."),
+            option(
                 "--asserted-identity", default="", help="P-Asserted-Identity header value (none if empty)."
             ),
-            click.option(
+            option(
                 "--username",
                 default="",
-                help=f"Digest user name of the trunk; the password is read from ${credentials_env}.",
+                help=f"Digest user name; the password is read from ${credentials_env(env_prefix)}.",
             ),
-            click.option("--realm", default="*", show_default=True, help="Digest realm of the credentials."),
-            click.option(
+            option("--realm", default="*", show_default=True, help="Digest realm of the credentials."),
+            option(
                 "--bind-host",
                 default="127.0.0.1",
                 show_default=True,
                 help="Address of the SIP and RTP sockets.",
             ),
-            click.option(
-                "--capacity", default=24, show_default=True, help="Simultaneous SIP legs of this node."
-            ),
+            option("--capacity", default=24, show_default=True, help="Simultaneous SIP legs of this node."),
         ]
-        for option in reversed(options):
-            command = option(command)
+        for add in reversed(options):
+            command = add(command)
         return command
 
     return decorate
@@ -123,9 +187,17 @@ def _emit(event: dict[str, Any]) -> None:
     click.echo(json.dumps(event))
 
 
-async def _serve(  # noqa: PLR0917 (the command's options)
-    config: NodeConfig, redis_url: str, name: str, prefix: str, ttl: float, drain_timeout: float
-) -> None:
+@dataclasses.dataclass(frozen=True)
+class Serving:
+    name: str
+    prefix: str
+    heartbeat_ttl_s: float
+    drain_timeout_s: float
+    metrics_host: str
+    metrics_port: int
+
+
+async def _serve(config: NodeConfig, settings: Settings, serving: Serving) -> None:
     from dialer.sip.node import SipNode
     from dialer.sip.remote_server import NameTakenError, SipNodeServer
     from infra.redis_client import waiting_client
@@ -136,17 +208,24 @@ async def _serve(  # noqa: PLR0917 (the command's options)
         loop.add_signal_handler(signum, stop.set)
     node = SipNode(config)
     await node.start()
-    client = waiting_client(redis_url)
+    client = waiting_client(settings.redis_url)
+    name = serving.name
     server = SipNodeServer(
-        node, client, name=name, prefix=prefix, heartbeat_ttl_s=ttl, drain_timeout_s=drain_timeout
+        node,
+        client,
+        name=name,
+        prefix=serving.prefix,
+        heartbeat_ttl_s=serving.heartbeat_ttl_s,
+        drain_timeout_s=serving.drain_timeout_s,
     )
     try:
         try:
             await server.start()
         except NameTakenError as error:
             raise click.ClickException(str(error)) from error
-        _emit({"event": "started", "name": name, "boot": server.boot, "capacity": server.view().capacity})
-        await server.serve(stop)
+        async with process_metrics(serving.metrics_host, serving.metrics_port, settings.metrics_token):
+            _emit({"event": "started", "name": name, "boot": server.boot, "capacity": server.view().capacity})
+            await server.serve(stop)
     finally:
         await node.stop()
         await client.aclose()
@@ -154,8 +233,15 @@ async def _serve(  # noqa: PLR0917 (the command's options)
 
 
 @click.command("sipnode")
-@click.option("--name", required=True, help="This node's name, unique among the live nodes.")
-@trunk_options(CREDENTIALS_ENV)
+@click.option(
+    "--name",
+    required=True,
+    envvar=option_env(ENV_PREFIX, "--name"),
+    show_envvar=True,
+    help="This node's name, unique among the live nodes.",
+)
+@trunk_options(ENV_PREFIX)
+@metrics_options(ENV_PREFIX)
 @click.option(
     "--heartbeat-ttl", default=5.0, show_default=True, help="Engines drop this node's calls after, s."
 )
@@ -179,14 +265,14 @@ def sipnode(  # noqa: PLR0917 (one parameter per command-line option)
     heartbeat_ttl: float,
     drain_timeout: float,
     prefix: str,
+    metrics_host: str,
+    metrics_port: int,
 ) -> None:
     """A SIP node (pool of pjsua2 workers) that engines dial through over Redis.
 
     Prints one JSON line when started and when stopped. Engines use it with
     `arrears engine run --sip-nodes redis`.
     """
-    from infra.settings import get_settings
-
     logging.basicConfig(level=logging.WARNING)
     config = node_config(
         trunks,
@@ -197,7 +283,7 @@ def sipnode(  # noqa: PLR0917 (one parameter per command-line option)
         realm=realm,
         bind_host=bind_host,
         capacity=capacity,
-        credentials_env=CREDENTIALS_ENV,
+        credentials_env=credentials_env(ENV_PREFIX),
     )
     if heartbeat_ttl <= 0:
         raise click.BadParameter("must be positive", param_hint="--heartbeat-ttl")
@@ -206,4 +292,12 @@ def sipnode(  # noqa: PLR0917 (one parameter per command-line option)
     settings = get_settings()
     if not settings.uses_redis:
         raise click.UsageError("a sip node serves engines through Redis: set redis_url")
-    asyncio.run(_serve(config, settings.redis_url, name, prefix, heartbeat_ttl, drain_timeout))
+    serving = Serving(
+        name,
+        prefix,
+        heartbeat_ttl,
+        drain_timeout,
+        metrics_host,
+        checked_metrics_port(metrics_port, settings.metrics_token),
+    )
+    asyncio.run(_serve(config, settings, serving))

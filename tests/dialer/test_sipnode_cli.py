@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 import pytest
 from click.testing import CliRunner
 
 from campaigns.engine_cli import run
 from dialer.sip.config import NodeConfig
-from dialer.sipnode_cli import node_config
+from dialer.sipnode_cli import node_config, sipnode
+from infra.settings import ENV_PREFIX, get_settings
 
 
 def build(trunks: tuple[str, ...], username: str) -> NodeConfig:
@@ -58,3 +61,27 @@ def test_engine_with_remote_nodes_takes_trunk_names_only() -> None:
     assert result.exit_code == 2
     assert "--trunk" in result.output
     assert "NAME only" in result.output
+
+
+def test_options_come_from_their_environment_variables() -> None:
+    """As the systemd units pass them: ENGINE_<OPTION>, an empty one leaving the default."""
+    env = {"ENGINE_SIP_NODES": "redis", "ENGINE_TRUNK": "sim=sip:{number}@h", "ENGINE_CAPACITY": ""}
+    result = CliRunner().invoke(run, [], env=env)
+    assert result.exit_code == 2
+    assert "NAME only" in result.output
+
+
+def test_a_metrics_port_needs_the_metrics_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.startswith(ENV_PREFIX)]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv(f"{ENV_PREFIX}REDIS_URL", "redis://127.0.0.1:6379/0")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            sipnode, ["--name", "n1", "--trunk", "sim=sip:{number}@h", "--metrics-port", "9464"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "--metrics-port" in result.output
+    assert "metrics_token" in result.output
