@@ -10,6 +10,23 @@ on who holds it.
 Every message from the browser is checked again: the session must still be alive, the user
 still active with a role allowed to send that action, and the CSRF token must match. Commands
 always act on the socket's own agent; a message naming another agent is refused.
+
+Reconnecting. htmx's WebSocket extension reopens a socket that dropped abnormally (its worker
+killed or restarted, a network blip) after a jittered delay, capped by `static/reconnect.js`, and
+any worker accepts it: sessions live in the live store (Redis when scaled out). On every
+(re)connect the hub pushes the present state from the live store. An agent's tab also says which
+call its workspace shows (`?showing=`, added by reconnect.js); when that is not the agent's current
+call (a screen pop published while the tab's worker was down, a call ended meanwhile) the hub
+pushes a loader that fetches the current call, as a reload would. A tab already showing the right
+call is left alone, so notes being typed survive a blip.
+
+Disconnecting. A Ready agent is paused with the system pause LAGGED as soon as their socket closes
+on a running worker (`connection_lost`), or, when the worker died and cannot tell, once their
+presence lapses (`workbench.agents`, LAG_AFTER_SECONDS): the engine stops counting them. A
+reconnect never makes an agent Ready again. As with other dialers' lag pause, the agent presses
+Ready once back, since only they know they are at the desk with their headset on. A worker back
+within that delay finds its agents as they were, and their tabs show any call routed to them
+meanwhile (its audio reached their phone, which does not depend on the web tier).
 """
 
 from __future__ import annotations
@@ -27,8 +44,22 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from infra.bus.base import Bus, Message
 from infra.models import Role
-from workbench.agent_state import AGENT_PAUSE_CODES, ConnectionLost, GoReady, Pause, PauseCode, Refused
-from workbench.agents import WALLBOARD_CHANNEL, AgentRecord, AgentStates, agent_channel
+from workbench.agent_state import (
+    AGENT_PAUSE_CODES,
+    Activity,
+    ConnectionLost,
+    GoReady,
+    Pause,
+    PauseCode,
+    Refused,
+)
+from workbench.agents import (
+    PRESENCE_RENEW_SECONDS,
+    WALLBOARD_CHANNEL,
+    AgentRecord,
+    AgentStates,
+    agent_channel,
+)
 from workbench.manager_wallboard import Wallboard
 from workbench.pages import Pages
 from workbench.security import CSRF_HEADER, POLICY_VIOLATION, tokens_match
@@ -42,6 +73,12 @@ RECHECK_SECONDS = 5.0
 # restarting, a network blip), the rest wait their turn rather than each taking a Redis connection
 # of the live store and of the bus at the same moment, beyond what their pools hold.
 CONCURRENT_CLEANUPS = 32
+# Takes the place of an agent's call workspace that shows the wrong call, and loads the right one.
+WORKSPACE_LOADER = (
+    '<section id="call-workspace" class="call-workspace card" aria-labelledby="workspace-heading" '
+    'hx-swap-oob="true" hx-get="/agent/call" hx-trigger="load" hx-swap="outerHTML">'
+    '<h1 id="workspace-heading">Workbench</h1><p>Loading your current call…</p></section>'
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +87,8 @@ log = logging.getLogger(__name__)
 class Socket:
     websocket: WebSocket
     viewer: Viewer
+    # The call the tab's workspace showed when it connected ("" none), None when it did not say.
+    showing: str | None = None
     checked_at: float = dataclasses.field(default_factory=time.monotonic)
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
 
@@ -105,6 +144,15 @@ MESSAGE_HANDLERS: dict[str, MessageHandler] = {
 }
 
 
+def workspace_is_stale(record: AgentRecord | None, showing: str | None) -> bool:
+    """Whether a (re)connected agent tab must load its workspace again: it shows a call (or none)
+    other than the agent's current one. A Ready agent's state bar brings a loader of its own."""
+    if showing is None or (record is not None and record.status.activity is Activity.READY):
+        return False
+    current = None if record is None else record.status.call
+    return showing != (current or "")
+
+
 def session_channel(handle: str) -> str:
     return f"session:{handle}"
 
@@ -144,20 +192,24 @@ class Hub:
 
     async def serve(self, websocket: WebSocket, viewer: Viewer) -> None:
         await websocket.accept()
-        socket = Socket(websocket, viewer)
+        socket = Socket(websocket, viewer, websocket.query_params.get("showing"))
         try:
             # Subscribe before sending the current state, so no change can fall between the two.
             async with await self._bus.subscribe(*channels_for(viewer)) as subscription:
-                forwarding = asyncio.create_task(self._forward(socket, subscription))
-                ticking = asyncio.create_task(self._tick(socket))
+                tasks = [
+                    asyncio.create_task(self._forward(socket, subscription)),
+                    asyncio.create_task(self._tick(socket)),
+                ]
                 try:
                     await self._send_current(socket)
+                    # Only now: the state just sent has paused an agent whose presence had lapsed.
+                    tasks.append(asyncio.create_task(self._keep_present(socket)))
                     while True:
                         await self._receive(socket, await websocket.receive_text())
                 except (WebSocketDisconnect, RuntimeError):
                     pass  # closed by the browser, or by us on sign-out
                 finally:
-                    for task in (forwarding, ticking):
+                    for task in tasks:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
@@ -221,7 +273,9 @@ class Hub:
         """Resynchronise a (re)connected tab with the present state."""
         viewer = socket.viewer
         if viewer.role is Role.AGENT:
-            await socket.send(self._state_bar(await self._agents.get(viewer.user_id)))
+            record = await self._agents.get(viewer.user_id)
+            stale = workspace_is_stale(record, socket.showing)
+            await socket.send(self._state_bar(record) + (WORKSPACE_LOADER if stale else ""))
             await socket.send(self._pages.render("fragments/notice.html", message="", oob=True))
         elif viewer.role in MONITOR_ROLES:
             await socket.send(await self._monitor_and_board(viewer))
@@ -241,6 +295,19 @@ class Hub:
         if self._wallboard is not None:
             html += await self._wallboard.render(viewer, records, oob=True)
         return html
+
+    async def _keep_present(self, socket: Socket) -> None:
+        """Vouch for the agent while their tab is open, so that the engine keeps counting them
+        Ready even when this worker could not say it goes away (see `workbench.agents`)."""
+        if socket.viewer.role is not Role.AGENT:
+            return
+        while True:
+            try:
+                await self._agents.watched(socket.viewer.user_id)
+            except Exception:
+                # The next renewal may succeed; the agent is paused only after several are missed.
+                log.exception("could not renew the presence of agent %s", socket.viewer.user_id)
+            await asyncio.sleep(PRESENCE_RENEW_SECONDS)
 
     async def _tick(self, socket: Socket) -> None:
         """Wallboard figures that change without an event of their own (calls placed, answered,
