@@ -9,8 +9,8 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 
 # Debian packages the system and its tests use: speech synthesis and audio tools for the
 # answering-machine corpus and the carrier simulator's voices, an independent SIP phone for
-# interop tests, Chromium for browser tests.
-SYSTEM_PACKAGES=(espeak-ng sox baresip-core chromium)
+# interop tests, Chromium for browser tests, Kamailio as the front SIP proxy in its integration test.
+SYSTEM_PACKAGES=(espeak-ng sox baresip-core chromium kamailio)
 
 ensure_system_packages() {
     local missing=()
