@@ -149,6 +149,11 @@ class BrowserAgents:
     def watch(self, changed: Callable[[], None]) -> None:
         self._watchers.append(asyncio.get_running_loop().create_task(self._follow(changed)))
 
+    async def settled(self) -> bool:
+        """Always: agents complete their calls in the workbench, with or without an engine running,
+        so a stopping engine (or one that lost its lease) does not wait for their dispositions."""
+        return True
+
     async def close(self) -> None:
         for watcher in self._watchers:
             watcher.cancel()

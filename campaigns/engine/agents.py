@@ -67,6 +67,12 @@ class AgentPool(Protocol):
         """Call `changed` (on the event loop) whenever an agent's phase changes."""
         ...
 
+    async def settled(self) -> bool:
+        """Whether the pool has finished what it does for the calls it was given, so the engine may
+        stop: simulated agents complete their attempts themselves after wrap-up; people complete
+        theirs in the workbench, whether or not an engine still runs."""
+        ...
+
 
 def choose_agent(
     agents: Sequence[AgentView], preferred: int | None = None, exclude: Collection[int] = ()

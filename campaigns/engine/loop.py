@@ -252,10 +252,7 @@ class CampaignEngine:
             await asyncio.sleep(0.2)
         for call in list(self.calls.values()):
             self.node.hangup(call.call_id, "engine_stopped")
-        while self._now() < deadline:
-            team = await self.agents.agents()
-            if not any(agent.phase in (AgentPhase.TALK, AgentPhase.WRAP) for agent in team):
-                break
+        while self._now() < deadline and not await self.agents.settled():
             await asyncio.sleep(0.2)
         pending = [task for task in self.tasks if not task.done()]
         if pending:

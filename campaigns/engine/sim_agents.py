@@ -109,6 +109,10 @@ class SimulatedAgents:
     def watch(self, changed: Callable[[], None]) -> None:
         self.watchers.append(changed)
 
+    async def settled(self) -> bool:
+        """No bot is still on a call or wrapping one up (the wrap-up completes the attempt)."""
+        return not any(bot.phase in (AgentPhase.TALK, AgentPhase.WRAP) for bot in self.bots.values())
+
     # -- figures ------------------------------------------------------------------------------------
 
     def seconds_by_phase(self, at: dt.datetime | None = None) -> dict[AgentPhase, float]:

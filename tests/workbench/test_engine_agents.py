@@ -164,6 +164,7 @@ async def test_the_pool_sees_its_clients_agents_with_phones_and_claims_ready_one
         assert await pool.claim(ann, CALL)
         assert not await pool.claim(ann, "attempt-2")
         assert [view.phase for view in await pool.agents() if view.user_id == ann] == [AgentPhase.TALK]
+        assert await pool.settled()  # people complete their calls in the workbench: never waited for
 
         await pool.release(ann, CALL, None)
         ready_again = await states.get(ann)
