@@ -326,10 +326,12 @@ async def run_demo(
     report_every_s: float = 10.0,
     settings: dict[str, Any] | None = None,
     bus: Bus | None = None,
+    carrier_backends: int | None = None,
 ) -> DemoResult:
-    """Run a campaign with `agents` bots for `seconds` over real SIP, drain, and measure."""
+    """Run a campaign with `agents` bots for `seconds` over real SIP, drain, and measure. The
+    carrier simulator has `carrier_backends` processes of 4 calls each (default: enough)."""
     behaviour = Behaviour(talk_mean_s, wrap_mean_s)
-    async with carrier_simulator(seed, backends=agents + 3) as carrier:
+    async with carrier_simulator(seed, backends=carrier_backends or agents + 3) as carrier:
         port = carrier.port
         demo = await asyncio.to_thread(
             prepare_demo,

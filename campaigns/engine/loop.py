@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from campaigns.engine import store
 from campaigns.engine.agents import AgentPool, AgentView, ConnectedCall, EndedCall, choose_agent
 from campaigns.engine.calls import Action, CallState, Event, Phase, advance, final_outcome
+from campaigns.engine.congestion import TrunkWindow, after_call
 from campaigns.engine.figures import EngineFigures
 from campaigns.engine.prompts import prompt_wav
 from campaigns.engine.settings import CONNECT_DEADLINE_S, MachineAction
@@ -162,6 +163,7 @@ class CampaignEngine:
         self.pacer: Pacer | None = None
         self.launching = 0
         self.short_until = 0.0  # loop time until which the hopper is known to be (nearly) empty
+        self.trunk = TrunkWindow()  # how many calls the trunk takes, once it has refused some
         self.events: list[PacingEvent] = []
         self.tasks: set[asyncio.Task[Any]] = set()
         self.t0 = 0.0
@@ -357,6 +359,9 @@ class CampaignEngine:
         state = self._state()
         decided = self.pacer.decide(state)
         wanted = min(decided, self._launch_cap(state))
+        allowance = self.trunk.allowance(len(self.calls) + self.launching, self._now())
+        if allowance is not None:
+            wanted = min(wanted, allowance)
         record_pacer_decision(self.campaign.id, decided, wanted)
         if wanted > 0:
             await self._launch(wanted)
@@ -619,6 +624,23 @@ class CampaignEngine:
         )
         await self.bus.publish(agent_channel(call.agent.user_id), pop.to_json())
 
+    def _note_trunk(self, network_failure: bool) -> None:
+        was_limited = self.trunk.limit is not None
+        self.trunk = after_call(
+            self.trunk,
+            network_failure=network_failure,
+            in_flight=len(self.calls) + self.launching,
+            now_s=self._now(),
+        )
+        if self.trunk.limit is not None and not was_limited:
+            log.warning(
+                "campaign %s: trunk %s refuses calls (%s network failures in a row): at most %d in flight",
+                self.campaign.id,
+                self.campaign.trunk,
+                self.trunk.failures_in_row,
+                self.trunk.limit,
+            )
+
     def _finish(self, call: LiveCall, hangup: p.Event) -> None:
         self.calls.pop(call.call_id, None)
         for timer in call.timers:
@@ -627,6 +649,7 @@ class CampaignEngine:
         sip_outcome = Outcome(str(detail.get("outcome") or Outcome.NETWORK_FAILURE.value))
         worker_lost = detail.get("hung_up_by") == HungUpBy.WORKER_LOST
         outcome = final_outcome(call.state, sip_outcome, worker_lost=worker_lost)
+        self._note_trunk(outcome is Outcome.NETWORK_FAILURE and not worker_lost)
         self.figures.outcomes[outcome] += 1
         if not call.resolved:
             self._emit("resolved", _pacing_outcome(outcome), self._now() - call.placed_at)
