@@ -36,6 +36,7 @@ from dialer.sipnode_cli import node_config as node_config_of
 from infra.bus import Bus, make_bus
 from infra.cli import BROWSER_AGENT_POOLS
 from infra.db import make_engine, make_sessionmaker, upgrade
+from infra.logging import configure_logging
 from infra.redis_client import waiting_client
 from infra.settings import Settings, get_settings
 
@@ -249,7 +250,7 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
 
     Prints one JSON line per event (started, acquired, reconciled, lost, released, stopped).
     """
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(get_settings())
     try:
         timing = LeaseTiming(ttl_s=lease_ttl, renew_every_s=lease_ttl / 3, safety_margin_s=lease_ttl / 6)
     except ValueError as error:

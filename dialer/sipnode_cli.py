@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from dialer.sip.config import NodeConfig, Trunk
+from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -273,7 +273,7 @@ def sipnode(  # noqa: PLR0917 (one parameter per command-line option)
     Prints one JSON line when started and when stopped. Engines use it with
     `arrears engine run --sip-nodes redis`.
     """
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(get_settings())
     config = node_config(
         trunks,
         caller_id=caller_id,

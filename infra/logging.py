@@ -13,6 +13,7 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import logging.config
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -126,3 +127,9 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         },
         "root": {"level": level, "handlers": ["stderr"]},
     }
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send this process's records to standard error in the configured format (the engine and
+    SIP node processes; the web process hands `logging_config` to uvicorn instead)."""
+    logging.config.dictConfig(logging_config(settings))
