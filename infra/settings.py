@@ -8,6 +8,7 @@ default.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -53,8 +54,14 @@ class Settings:
         path = self.data_dir / "secret.key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+            # Written whole under a temporary name, then linked into place only if no process got
+            # there first: processes starting at once all end up reading the one key that won.
+            candidate = self.data_dir / f".secret.key.{os.getpid()}.{secrets.token_hex(4)}"
+            candidate.write_text(secrets.token_hex(32))
+            candidate.chmod(0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(candidate, path)
+            candidate.unlink()
         return path.read_text().strip()
 
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from infra.settings import SettingsError, load_settings
+from infra.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_are_the_embedded_setup(tmp_path: Path) -> None:
@@ -50,3 +51,19 @@ def test_secret_key_is_created_once(tmp_path: Path) -> None:
     assert len(first) == 64
     assert settings.effective_secret_key == first
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_processes_creating_the_secret_key_at_once_all_read_the_winners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process writes its key between our check and our write: ours is dropped."""
+    settings = Settings(data_dir=tmp_path)
+    real_link = os.link
+
+    def another_process_first(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        Path(target).write_text("the-other-process-key")
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", another_process_first)
+    assert settings.effective_secret_key == "the-other-process-key"
+    assert [path.name for path in tmp_path.iterdir()] == ["secret.key"]  # no candidate left behind
