@@ -98,4 +98,9 @@ def campaign(*, people: int, agents: int, carrier_port: int, seed: int) -> None:
         f"{people} people in {created.place.city}, {agents} agents"
     )
     click.echo(f"agent sign-ins: {out}")
-    click.echo(f"dial it: arrears engine run --trunk {TRUNK}=sip:{{number}}@127.0.0.1:{carrier_port}")
+    trunk = f"{TRUNK}=sip:{{number}}@127.0.0.1:{carrier_port}"
+    click.echo(f"dial it with an engine's own SIP node: arrears engine run --trunk '{trunk}'")
+    click.echo(
+        f"or through SIP nodes: arrears sipnode --name sip1 --trunk '{trunk}' "
+        f"and arrears engine run --sip-nodes redis --trunk {TRUNK}"
+    )
