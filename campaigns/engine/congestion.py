@@ -9,9 +9,11 @@ The rule is additive-increase, multiplicative-decrease, as TCP does for a conges
 `FAILURES_BEFORE_LIMIT` network failures in a row (one alone is the number's own fault, not the
 trunk's), and at every network failure after that, the window shrinks to the calls still up on the
 trunk; every call that gets through (rings, is busy, is answered) widens it by 1/window, so it
-probes for a freed circuit about once per window of calls. When nothing at all is up, launching
-also holds for a time that doubles with each further failure (`FIRST_HOLD_S` up to
-`LONGEST_HOLD_S`): the trunk is down, not full.
+probes for a freed circuit about once per window of calls. `SUCCESSES_TO_RELEASE` calls in a row
+getting through end the window altogether: a trunk still full refuses one of them long before,
+and a stray failure later does not leave the campaign narrowed for the rest of the day. When
+nothing at all is up, launching also holds for a time that doubles with each further failure
+(`FIRST_HOLD_S` up to `LONGEST_HOLD_S`): the trunk is down, not full.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import dataclasses
 import math
 
 FAILURES_BEFORE_LIMIT = 3
+SUCCESSES_TO_RELEASE = 20
 FIRST_HOLD_S = 1.0
 LONGEST_HOLD_S = 30.0
 
@@ -29,6 +32,7 @@ class TrunkWindow:
     failures_in_row: int = 0
     limit: float | None = None  # calls in flight the trunk takes; None: no congestion seen
     hold_until_s: float = 0.0  # on the engine's monotonic clock
+    successes_in_row: int = 0
 
     def allowance(self, in_flight: int, now_s: float) -> int | None:
         """How many more calls may be launched now (None: as many as the pacer wants)."""
@@ -42,8 +46,10 @@ class TrunkWindow:
 def after_call(window: TrunkWindow, *, network_failure: bool, in_flight: int, now_s: float) -> TrunkWindow:
     """The window once a call has ended (or got through); `in_flight`: the calls still up."""
     if not network_failure:
-        limit = None if window.limit is None else window.limit + 1.0 / window.limit
-        return TrunkWindow(0, limit, 0.0)
+        successes = window.successes_in_row + 1
+        if window.limit is None or successes >= SUCCESSES_TO_RELEASE:
+            return TrunkWindow()
+        return TrunkWindow(0, window.limit + 1.0 / window.limit, 0.0, successes)
     failures = window.failures_in_row + 1
     if window.limit is None and failures < FAILURES_BEFORE_LIMIT:
         return dataclasses.replace(window, failures_in_row=failures)

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaigns.engine.congestion import FAILURES_BEFORE_LIMIT, LONGEST_HOLD_S, TrunkWindow, after_call
+from campaigns.engine.congestion import (
+    FAILURES_BEFORE_LIMIT,
+    LONGEST_HOLD_S,
+    SUCCESSES_TO_RELEASE,
+    TrunkWindow,
+    after_call,
+)
 
 NOW = 100.0
 
@@ -58,6 +64,14 @@ def test_calls_that_get_through_widen_the_window_by_one_per_window() -> None:
     assert after_call(window, network_failure=True, in_flight=3, now_s=NOW).allowance(3, NOW) == 0
 
 
+def test_enough_calls_in_a_row_getting_through_end_the_window() -> None:
+    window = _failures(3, in_flight=4)
+    for _ in range(SUCCESSES_TO_RELEASE - 1):
+        window = after_call(window, network_failure=False, in_flight=4, now_s=NOW)
+    assert window.limit is not None
+    assert after_call(window, network_failure=False, in_flight=4, now_s=NOW) == TrunkWindow()
+
+
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 50), st.floats(0, 10)), max_size=80))
 def test_the_window_never_opens_on_failures_and_holds_are_bounded(
     calls: list[tuple[bool, int, float]],
@@ -74,6 +88,7 @@ def test_the_window_never_opens_on_failures_and_holds_are_bounded(
             assert window.limit == max(1, in_flight)
         if not failed:
             assert window.hold_until_s == 0.0
-            assert (window.limit is None) is (before is None)
+            if before is None:
+                assert window.limit is None
         if before is None and in_row < FAILURES_BEFORE_LIMIT:
             assert window.limit is None
