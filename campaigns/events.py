@@ -3,6 +3,10 @@
 When the engine bridges an answered call to an agent it publishes a `ScreenPop` on the agent's
 own channel (`agent_channel`), before or at the moment the audio connects. The web tier renders
 it per browser tab, after checking that the attempt really is that agent's and in their clients.
+
+The other way, when an agent records the disposition of a call still up, the web tier publishes
+a `HangUp` on the campaign's channel (`campaign_channel`), which the engine pacing the campaign
+follows: the call ends with its disposition, as the agent's own phone would end it.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ from typing import Any
 from compliance.models import DialingMode
 
 SCREEN_POP = "call.screen_pop"
+HANG_UP = "call.hang_up"
 
 
 def agent_channel(agent_id: int) -> str:
     """The bus channel of one agent, as the WebSocket hub subscribes to it."""
     return f"agent:{agent_id}"
+
+
+def campaign_channel(campaign_id: int) -> str:
+    """The bus channel the engine pacing a campaign follows for requests about its calls."""
+    return f"campaign:{campaign_id}"
 
 
 class EventFormatError(ValueError):
@@ -71,6 +81,26 @@ class ScreenPop:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EventFormatError(f"malformed {SCREEN_POP} event: {error}") from error
+
+
+@dataclasses.dataclass(frozen=True)
+class HangUp:
+    """The agent `agent_id` dispositioned `attempt_uuid`: end its call if it is still up."""
+
+    attempt_uuid: str
+    agent_id: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": HANG_UP, "attempt_uuid": self.attempt_uuid, "agent_id": self.agent_id}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HangUp:
+        if data.get("type") != HANG_UP:
+            raise EventFormatError(f"not a {HANG_UP} event")
+        try:
+            return cls(attempt_uuid=_text(data["attempt_uuid"]), agent_id=_integer(data["agent_id"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise EventFormatError(f"malformed {HANG_UP} event: {error}") from error
 
 
 def _text(value: object) -> str:

@@ -152,6 +152,7 @@ def create_app(
             clock=clock,
             hub=hub,
             password_hasher=password_hasher,
+            bus=app_bus,
         )
         app.state.services = services
         try:

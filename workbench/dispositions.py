@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from campaigns.events import HangUp, campaign_channel
 from campaigns.models import Debt, Note, Payment
 from compliance.attempts import CallResult, complete
 from compliance.models import (
@@ -121,8 +122,11 @@ def _party(code: DispositionCode) -> str | None:
     return "consumer" if code.is_right_party_contact else None
 
 
-def _record(db: Session, viewer: Viewer, attempt_uuid: str, form: dict[str, str], now: dt.datetime) -> str:
-    """Disposition the call; returns the code. Raises DispositionRefusedError with every problem."""
+def _record(
+    db: Session, viewer: Viewer, attempt_uuid: str, form: dict[str, str], now: dt.datetime
+) -> int | None:
+    """Disposition the call; returns its campaign (None: a manual call). Raises
+    DispositionRefusedError with every problem."""
     attempt = load_attempt(db, viewer, attempt_uuid, for_update=True)
     code = db.scalar(
         sa.select(DispositionCode).where(
@@ -135,7 +139,7 @@ def _record(db: Session, viewer: Viewer, attempt_uuid: str, form: dict[str, str]
         raise DispositionRefusedError(["Choose a disposition."])
     if not is_open(attempt):
         if attempt.disposition_code == code.code:
-            return code.code  # the same submission again: already done
+            return attempt.campaign_id  # the same submission again: already done
         raise DispositionRefusedError([f"This call was already dispositioned as {attempt.disposition_code}."])
     if needs_conversation(code) and not load_steps(db, attempt).unlocked:
         raise DispositionRefusedError(
@@ -254,7 +258,7 @@ def _record(db: Session, viewer: Viewer, attempt_uuid: str, form: dict[str, str]
         entity_id=attempt.uuid,
         payload={"code": code.code, "outcome": code.outcome, "party": _party(code), **written},
     )
-    return code.code
+    return attempt.campaign_id
 
 
 async def submit(request: Request, viewer: Viewer) -> Response:
@@ -262,12 +266,18 @@ async def submit(request: Request, viewer: Viewer) -> Response:
     attempt_uuid = request.path_params["attempt_uuid"]
     form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
     try:
-        await services.run_db(lambda db: _record(db, viewer, attempt_uuid, form, services.clock()))
+        campaign_id = await services.run_db(
+            lambda db: _record(db, viewer, attempt_uuid, form, services.clock())
+        )
     except DispositionRefusedError as refusal:
         html = services.pages.render("agent/dock_error.html", problems=refusal.problems)
         return fragment(html, 422, retarget="#dock-error")
     except CallNotFoundError:
         return no_such_call(services)
+    if campaign_id is not None:  # the call ends with its disposition, if it is still up
+        await services.bus.publish(
+            campaign_channel(campaign_id), HangUp(attempt_uuid, viewer.user_id).to_json()
+        )
     # Already in wrap-up after a resubmission: the state machine keeps the running timer.
     await services.agents.apply(viewer, EndCall(attempt_uuid))
     return fragment(await render_workspace(services, viewer, attempt_uuid))

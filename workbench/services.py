@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from infra.bus.base import Bus
 from infra.settings import Settings
 from workbench.agents import AgentStates
 from workbench.live_store import LiveStore
@@ -39,6 +40,7 @@ class Services:
     clock: Callable[[], dt.datetime]
     hub: Hub
     password_hasher: PasswordHasher
+    bus: Bus  # to the engines (a disposition ends its call), besides the hub's fan-out
 
     async def run_db(self, work: Callable[[Session], T]) -> T:
         """Run blocking database work off the event loop, in one transaction."""

@@ -39,7 +39,7 @@ from campaigns.engine.congestion import TrunkWindow, after_call
 from campaigns.engine.figures import EngineFigures
 from campaigns.engine.prompts import prompt_wav
 from campaigns.engine.settings import CONNECT_DEADLINE_S, MachineAction
-from campaigns.events import ScreenPop, agent_channel
+from campaigns.events import EventFormatError, HangUp, ScreenPop, agent_channel, campaign_channel
 from campaigns.hopper import Hopper, HopperConfig, Lead
 from compliance.attempts import CallResult, cancel, complete, mark_dialing
 from compliance.gate import DialGate, DialRequest, GateResult
@@ -186,6 +186,7 @@ class CampaignEngine:
         self.team = list(await self.agents.agents())
         self.pacer = self._make_pacer(len(self.team))
         dispatcher = asyncio.get_running_loop().create_task(self._dispatch_agents())  # runs until the end
+        requests = asyncio.get_running_loop().create_task(self._follow_requests())
         try:
             while not stop.is_set():
                 await self._sync_agents()
@@ -200,6 +201,7 @@ class CampaignEngine:
             await self._drain()
         finally:
             dispatcher.cancel()
+            requests.cancel()
             for task in list(self.tasks):
                 if not task.done():
                     await asyncio.wait([task], timeout=5.0)
@@ -288,6 +290,25 @@ class CampaignEngine:
             self._emit("pause")
         elif previous.phase is AgentPhase.PAUSED:
             self._emit("resume")
+
+    async def _follow_requests(self) -> None:
+        """Requests from the web tier about this campaign's calls (an agent's disposition ends the
+        call it was recorded for)."""
+        if self.bus is None:
+            return
+        async with await self.bus.subscribe(campaign_channel(self.campaign.id)) as subscription:
+            async for message in subscription:
+                try:
+                    request = HangUp.from_json(message.body)
+                except EventFormatError:
+                    continue  # another kind of request, or a malformed one: nothing to end
+                self._hang_up_dispositioned(request)
+
+    def _hang_up_dispositioned(self, request: HangUp) -> None:
+        for call in list(self.calls.values()):
+            bridged_to = call.agent.user_id if call.state.bridged and call.agent is not None else None
+            if call.attempt_uuid == request.attempt_uuid and bridged_to == request.agent_id:
+                self.node.hangup(call.call_id, "agent_dispositioned")  # the agent leg follows
 
     async def _dispatch_agents(self) -> None:
         """Give waiting live answers, oldest first, to the longest-idle ready agent."""

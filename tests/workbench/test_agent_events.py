@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaigns.events import SCREEN_POP, EventFormatError, ScreenPop, agent_channel
+from campaigns.events import (
+    HANG_UP,
+    SCREEN_POP,
+    EventFormatError,
+    HangUp,
+    ScreenPop,
+    agent_channel,
+    campaign_channel,
+)
 from compliance.models import DialingMode
 from workbench import agents
 from workbench.agent_state import (
@@ -111,3 +119,23 @@ def test_a_call_state_names_its_call() -> None:
         AgentStatus(Activity.ON_CALL, None, NOW)
     with pytest.raises(ValueError, match="has a call"):
         AgentStatus(Activity.READY, None, NOW, "a1")
+
+
+def test_a_hang_up_request_round_trips_on_its_campaigns_channel() -> None:
+    request = HangUp("0b0e8f5c-7d7e-4b7a-9d55-2f1d5c2f9a10", 42)
+    assert HangUp.from_json(request.to_json()) == request
+    assert campaign_channel(7) == "campaign:7"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": SCREEN_POP, "attempt_uuid": "a", "agent_id": 1},  # another kind of event
+        {"type": HANG_UP, "attempt_uuid": "", "agent_id": 1},
+        {"type": HANG_UP, "attempt_uuid": "a", "agent_id": True},
+        {"type": HANG_UP, "attempt_uuid": "a"},
+    ],
+)
+def test_malformed_hang_up_requests_are_refused(body: dict[str, object]) -> None:
+    with pytest.raises(EventFormatError):
+        HangUp.from_json(body)
