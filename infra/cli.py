@@ -42,6 +42,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     ),
     "gate": ("campaigns.gate_bench:bench_gate", "Dial-gate decisions per second on PostgreSQL."),
     "ws": ("workbench.bench.ws:bench_ws", "Screen-pop latency to 1,000 agent WebSockets on one web worker."),
+    "load": ("workbench.bench.load:bench_load", "Agents sustained end to end: 2 web workers, 2 engines."),
 }
 
 # The engine's browser agent pools ("module:attribute"), composed here because the engine's package
