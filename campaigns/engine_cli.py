@@ -24,15 +24,14 @@ from dialer.sip.config import NodeConfig
 from dialer.sip.node import SipNode
 from dialer.sip.remote import RemoteSipNode
 from dialer.sipnode_cli import (
+    TrunkOptions,
     checked_metrics_port,
-    credentials_env,
     metrics_options,
     option_env,
     parse_trunk,
     process_metrics,
     trunk_options,
 )
-from dialer.sipnode_cli import node_config as node_config_of
 from infra.bus import Bus, make_bus
 from infra.cli import BROWSER_AGENT_POOLS
 from infra.db import make_engine, make_sessionmaker, upgrade
@@ -228,14 +227,7 @@ async def _serve(
 @click.option("--prefix", default="arrears", show_default=True, help="Namespace of Redis keys and channels.")
 @click.option("--seed", default=0, show_default=True)
 def run(  # noqa: PLR0917 (one parameter per command-line option)
-    trunks: tuple[str, ...],
-    caller_id: str,
-    max_cps: float,
-    asserted_identity: str,
-    username: str,
-    realm: str,
-    bind_host: str,
-    capacity: int,
+    trunk: TrunkOptions,
     sip_nodes: str,
     simulated_agents: int | None,
     talk_mean: float,
@@ -255,20 +247,8 @@ def run(  # noqa: PLR0917 (one parameter per command-line option)
         timing = LeaseTiming(ttl_s=lease_ttl, renew_every_s=lease_ttl / 3, safety_margin_s=lease_ttl / 6)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--lease-ttl") from error
-    trunk_names = _trunk_names(trunks, sip_nodes)
-    node_config = None
-    if sip_nodes == "embedded":
-        node_config = node_config_of(
-            trunks,
-            caller_id=caller_id,
-            max_cps=max_cps,
-            asserted_identity=asserted_identity,
-            username=username,
-            realm=realm,
-            bind_host=bind_host,
-            capacity=capacity,
-            credentials_env=credentials_env(ENV_PREFIX),
-        )
+    trunk_names = _trunk_names(trunk.trunks, sip_nodes)
+    node_config = trunk.node_config(ENV_PREFIX) if sip_nodes == "embedded" else None
     settings = get_settings()
     if sip_nodes == "redis" and not settings.uses_redis:
         raise click.UsageError("--sip-nodes redis: set redis_url, where the sip nodes heartbeat")

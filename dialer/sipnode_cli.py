@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -88,8 +89,39 @@ def checked_metrics_port(port: int, token: str) -> int:
     return port
 
 
+@dataclasses.dataclass(frozen=True)
+class TrunkOptions:
+    """The trunk and node options of a command, as `trunk_options` hands them to it."""
+
+    trunks: tuple[str, ...]
+    caller_id: str
+    max_cps: float
+    asserted_identity: str
+    username: str
+    realm: str
+    bind_host: str
+    capacity: int
+
+    def node_config(self, env_prefix: str) -> NodeConfig:
+        return node_config(
+            self.trunks,
+            caller_id=self.caller_id,
+            max_cps=self.max_cps,
+            asserted_identity=self.asserted_identity,
+            username=self.username,
+            realm=self.realm,
+            bind_host=self.bind_host,
+            capacity=self.capacity,
+            credentials_env=credentials_env(env_prefix),
+        )
+
+
+_TRUNK_FIELDS = tuple(field.name for field in dataclasses.fields(TrunkOptions))
+
+
 def trunk_options(env_prefix: str) -> Callable[[F], F]:
-    """The trunk and node options; the password is read from `credentials_env`, never an argument."""
+    """The trunk and node options, handed to the command as one `trunk: TrunkOptions`; the
+    password is read from `credentials_env`, never an argument."""
 
     def option(name: str, **kwargs: Any) -> Callable[[F], F]:
         return click.option(name, envvar=option_env(env_prefix, name), show_envvar=True, **kwargs)
@@ -125,9 +157,16 @@ def trunk_options(env_prefix: str) -> Callable[[F], F]:
             ),
             option("--capacity", default=24, show_default=True, help="Simultaneous SIP legs of this node."),
         ]
+
+        @functools.wraps(command)
+        def with_trunk(**kwargs: Any) -> Any:
+            trunk = TrunkOptions(**{name: kwargs.pop(name) for name in _TRUNK_FIELDS})
+            return command(trunk=trunk, **kwargs)
+
+        decorated: Callable[..., Any] = with_trunk
         for add in reversed(options):
-            command = add(command)
-        return command
+            decorated = add(decorated)
+        return cast(F, decorated)
 
     return decorate
 
@@ -254,14 +293,7 @@ async def _serve(config: NodeConfig, settings: Settings, serving: Serving) -> No
 @click.option("--prefix", default="arrears", show_default=True, help="Namespace of Redis keys.")
 def sipnode(  # noqa: PLR0917 (one parameter per command-line option)
     name: str,
-    trunks: tuple[str, ...],
-    caller_id: str,
-    max_cps: float,
-    asserted_identity: str,
-    username: str,
-    realm: str,
-    bind_host: str,
-    capacity: int,
+    trunk: TrunkOptions,
     heartbeat_ttl: float,
     drain_timeout: float,
     prefix: str,
@@ -274,17 +306,7 @@ def sipnode(  # noqa: PLR0917 (one parameter per command-line option)
     `arrears engine run --sip-nodes redis`.
     """
     configure_logging(get_settings())
-    config = node_config(
-        trunks,
-        caller_id=caller_id,
-        max_cps=max_cps,
-        asserted_identity=asserted_identity,
-        username=username,
-        realm=realm,
-        bind_host=bind_host,
-        capacity=capacity,
-        credentials_env=credentials_env(ENV_PREFIX),
-    )
+    config = trunk.node_config(ENV_PREFIX)
     if heartbeat_ttl <= 0:
         raise click.BadParameter("must be positive", param_hint="--heartbeat-ttl")
     if drain_timeout < 0:
