@@ -29,7 +29,7 @@ from tests.workbench.test_agent_workspace import (
     connect_call,
     screen_pop,
 )
-from tests.workbench.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.workbench.test_browser import SCREENSHOTS, browser_page
 from workbench.app import create_app
 
 
@@ -67,89 +67,77 @@ def test_an_agent_takes_a_call_from_screen_pop_to_wrap_up(
     call = connect_call(db, person_id, debt_id, number, agent_id)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1440, "height": 900},
-        )
-        try:
-            page = context.new_page()
-            # The server's clock is fixed; the browser's runs from the same instant.
-            page.clock.install(time=NOW)
-            page.on(
-                "console", lambda message: problems.append(message.text) if message.type == "error" else None
-            )
-            page.on("pageerror", lambda error: problems.append(str(error)))
+    with (
+        sync_playwright() as playwright,
+        browser_page(playwright, tmp_path / "chromium-profile", problems, viewport=(1440, 900)) as page,
+    ):
+        # The server's clock is fixed; the browser's runs from the same instant.
+        page.clock.install(time=NOW)
 
-            page.goto(f"{served.url}/login")
-            page.get_by_label("Username").fill("jo")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in", exact=True).click()
-            page.wait_for_url(f"{served.url}/agent")
-            expect(page.get_by_role("heading", name="My callbacks")).to_be_visible()
-            page.get_by_role("button", name="Ready", exact=True).click()
-            state = page.locator("#state-bar")
-            expect(state.locator('[data-state="ready"]')).to_have_text("Ready")
+        page.goto(f"{served.url}/login")
+        page.get_by_label("Username").fill("jo")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_url(f"{served.url}/agent")
+        expect(page.get_by_role("heading", name="My callbacks")).to_be_visible()
+        page.get_by_role("button", name="Ready", exact=True).click()
+        state = page.locator("#state-bar")
+        expect(state.locator('[data-state="ready"]')).to_have_text("Ready")
 
-            # The engine bridges the answered call to Jo.
-            served.publish(agent_channel(agent_id), screen_pop(call).to_json())
-            expect(page.get_by_role("heading", name="Ask for Dana Example")).to_be_visible()
-            expect(state.locator('[data-state="on_call"]')).to_have_text("On a call")
-            expect(page.locator("#call-workspace")).not_to_contain_text("ACC-P1")
-            _shot(page, "1-screen-pop")
+        # The engine bridges the answered call to Jo.
+        served.publish(agent_channel(agent_id), screen_pop(call).to_json())
+        expect(page.get_by_role("heading", name="Ask for Dana Example")).to_be_visible()
+        expect(state.locator('[data-state="on_call"]')).to_have_text("On a call")
+        expect(page.locator("#call-workspace")).not_to_contain_text("ACC-P1")
+        _shot(page, "1-screen-pop")
 
-            page.get_by_label("Date of birth they give").fill(DATE_OF_BIRTH)
-            page.get_by_role("button", name="Verify", exact=True).click()
-            expect(page.get_by_text("Right party verified.")).to_be_visible()
-            _shot(page, "2-verified")
-            page.get_by_label("I read the disclosure to the person").check()
-            page.get_by_role("button", name="Disclosure given").click()
-            expect(page.get_by_role("heading", name="Dana Example", exact=True)).to_be_visible()
-            workspace = page.locator("#call-workspace")
-            expect(workspace).to_contain_text("1230.00 USD")
-            expect(workspace).to_contain_text("1 of 7 calls in 7 days")
-            _shot(page, "3-account")
+        page.get_by_label("Date of birth they give").fill(DATE_OF_BIRTH)
+        page.get_by_role("button", name="Verify", exact=True).click()
+        expect(page.get_by_text("Right party verified.")).to_be_visible()
+        _shot(page, "2-verified")
+        page.get_by_label("I read the disclosure to the person").check()
+        page.get_by_role("button", name="Disclosure given").click()
+        expect(page.get_by_role("heading", name="Dana Example", exact=True)).to_be_visible()
+        workspace = page.locator("#call-workspace")
+        expect(workspace).to_contain_text("1230.00 USD")
+        expect(workspace).to_contain_text("1 of 7 calls in 7 days")
+        _shot(page, "3-account")
 
-            page.get_by_label("Total amount").fill("900.00")
-            page.get_by_label("Instalments").fill("3")
-            page.get_by_label("Frequency").select_option(label="Monthly")
-            page.get_by_label("First payment date").fill("2025-06-30")
-            preview = page.locator("#promise-preview")
-            expect(preview).to_contain_text("Within your authority.")
-            expect(preview.locator("tbody tr")).to_have_count(3)
-            expect(preview).to_contain_text("Sat 30 Aug 2025")
-            _shot(page, "4-promise-preview")
-            page.get_by_role("button", name="Save promise").click()
-            expect(page.get_by_text("Promise saved.")).to_be_visible()
+        page.get_by_label("Total amount").fill("900.00")
+        page.get_by_label("Instalments").fill("3")
+        page.get_by_label("Frequency").select_option(label="Monthly")
+        page.get_by_label("First payment date").fill("2025-06-30")
+        preview = page.locator("#promise-preview")
+        expect(preview).to_contain_text("Within your authority.")
+        expect(preview.locator("tbody tr")).to_have_count(3)
+        expect(preview).to_contain_text("Sat 30 Aug 2025")
+        _shot(page, "4-promise-preview")
+        page.get_by_role("button", name="Save promise").click()
+        expect(page.get_by_text("Promise saved.")).to_be_visible()
 
-            page.get_by_label("Date (their time)").fill("2025-06-04")
-            page.get_by_label("Time (their time)").fill("18:00")
-            expect(page.get_by_label("Their time zone")).to_have_value("America/Chicago")
-            page.get_by_label("Me", exact=True).check()
-            page.get_by_role("button", name="Schedule callback").click()
-            expect(page.get_by_text("Callback scheduled.")).to_be_visible()
-            expect(page.get_by_text("Booked: Wed 04 Jun 18:00 CDT (you)")).to_be_visible()
-            _shot(page, "5-callback")
+        page.get_by_label("Date (their time)").fill("2025-06-04")
+        page.get_by_label("Time (their time)").fill("18:00")
+        expect(page.get_by_label("Their time zone")).to_have_value("America/Chicago")
+        page.get_by_label("Me", exact=True).check()
+        page.get_by_role("button", name="Schedule callback").click()
+        expect(page.get_by_text("Callback scheduled.")).to_be_visible()
+        expect(page.get_by_text("Booked: Wed 04 Jun 18:00 CDT (you)")).to_be_visible()
+        _shot(page, "5-callback")
 
-            page.keyboard.press("Alt+1")  # the PTP hotkey
-            expect(page.get_by_label("PTP · Promise to pay")).to_be_checked()
-            expect(page.get_by_text("Needs a saved promise: saved")).to_be_visible()
-            _shot(page, "6-disposition")
-            page.get_by_role("button", name="Save disposition").click()
-            expect(page.get_by_role("status").filter(has_text="Dispositioned: PTP")).to_be_visible()
-            expect(state.locator('[data-state="wrap_up"]')).to_have_text("Wrap-up")
-            _shot(page, "7-wrap-up")
+        page.keyboard.press("Alt+1")  # the PTP hotkey
+        expect(page.get_by_label("PTP · Promise to pay")).to_be_checked()
+        expect(page.get_by_text("Needs a saved promise: saved")).to_be_visible()
+        _shot(page, "6-disposition")
+        page.get_by_role("button", name="Save disposition").click()
+        expect(page.get_by_role("status").filter(has_text="Dispositioned: PTP")).to_be_visible()
+        expect(state.locator('[data-state="wrap_up"]')).to_have_text("Wrap-up")
+        _shot(page, "7-wrap-up")
 
-            page.get_by_role("button", name="Ready", exact=True).click()
-            expect(state.locator('[data-state="ready"]')).to_have_text("Ready")
-            expect(page.get_by_role("heading", name="My callbacks")).to_be_visible()
-            expect(page.locator("#call-workspace")).to_contain_text("Dana Example")
-            _shot(page, "8-ready-again")
-        finally:
-            context.close()
+        page.get_by_role("button", name="Ready", exact=True).click()
+        expect(state.locator('[data-state="ready"]')).to_have_text("Ready")
+        expect(page.get_by_role("heading", name="My callbacks")).to_be_visible()
+        expect(page.locator("#call-workspace")).to_contain_text("Dana Example")
+        _shot(page, "8-ready-again")
     assert problems == []
 
     with db.sessions() as session:

@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import ConsoleMessage, expect, sync_playwright
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from infra.models import Role
 from infra.passwords import DEFAULT_HASHER
@@ -43,6 +44,38 @@ def _free_port() -> int:
 def _note_error(problems: list[str], message: ConsoleMessage) -> None:
     if message.type == "error":
         problems.append(message.text)
+
+
+@contextmanager
+def browser_page(
+    playwright: Playwright,
+    profile: Path,
+    problems: list[str],
+    *,
+    expected: re.Pattern[str] | None = None,
+    viewport: tuple[int, int] = (1360, 900),
+) -> Iterator[Page]:
+    """A page of headless Chromium that notes every console error (but the `expected` ones) and
+    every script error in `problems`."""
+    context: BrowserContext = playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": viewport[0], "height": viewport[1]},
+    )
+
+    def note(message: ConsoleMessage) -> None:
+        if expected is None or not expected.match(message.text):
+            _note_error(problems, message)
+
+    try:
+        page = context.new_page()
+        page.on("console", note)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        yield page
+    finally:
+        context.close()
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ saved under var/screenshots/."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from compliance.models import Outcome
 from infra.models import Role
@@ -26,7 +24,7 @@ from tests.workbench.console_fixtures import (
     add_pending_promise,
     place_call,
 )
-from tests.workbench.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _note_error, web_server
+from tests.workbench.test_browser import SCREENSHOTS, browser_page, web_server
 from tests.workbench.test_manager_console import DIRTY_CSV
 
 __all__ = ["web_server"]  # the server fixture, shared with the agent's browser test
@@ -35,29 +33,6 @@ __all__ = ["web_server"]  # the server fixture, shared with the agent's browser 
 # A form sent back with its problems answers 422 (409 for a refused status change); Chromium
 # logs every such document load as a console error, which here is expected.
 EXPECTED_REFUSALS = re.compile(r"^Failed to load resource: the server responded with a status of (422|409) ")
-
-
-def _note_console(problems: list[str], message: ConsoleMessage) -> None:
-    if not EXPECTED_REFUSALS.match(message.text):
-        _note_error(problems, message)
-
-
-@contextmanager
-def browser_page(playwright: Playwright, profile: Path, problems: list[str]) -> Iterator[Page]:
-    context: BrowserContext = playwright.chromium.launch_persistent_context(
-        str(profile),
-        executable_path=CHROMIUM,
-        headless=True,
-        args=CHROMIUM_ARGS,
-        viewport={"width": 1360, "height": 900},
-    )
-    try:
-        page = context.new_page()
-        page.on("console", lambda message: _note_console(problems, message))
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        yield page
-    finally:
-        context.close()
 
 
 def sign_in(page: Page, base: str, username: str) -> None:
@@ -89,7 +64,10 @@ def test_a_manager_uploads_a_list_and_watches_the_wallboard(
     csv_file.write_text(DIRTY_CSV, encoding="utf-8")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    with sync_playwright() as playwright, browser_page(playwright, tmp_path / "manager", problems) as page:
+    with (
+        sync_playwright() as playwright,
+        browser_page(playwright, tmp_path / "manager", problems, expected=EXPECTED_REFUSALS) as page,
+    ):
         sign_in(page, web_server, "mona")
         page.wait_for_url(f"{web_server}/manager")
         board = page.locator("#wallboard")
@@ -145,7 +123,7 @@ def test_a_manager_uploads_a_list_and_watches_the_wallboard(
 
         page.get_by_role("link", name="Wallboard").click()
         expect(board.locator('[data-figure="signed-in"]')).to_have_text("0")
-        with browser_page(playwright, tmp_path / "agent", problems) as agent:
+        with browser_page(playwright, tmp_path / "agent", problems, expected=EXPECTED_REFUSALS) as agent:
             sign_in(agent, web_server, "jo")
             agent.wait_for_url(f"{web_server}/agent")
             # Pushed over the manager's WebSocket: no reload.
@@ -174,7 +152,10 @@ def test_a_compliance_officer_opens_the_gate_decision_of_an_attempt(
     )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    with sync_playwright() as playwright, browser_page(playwright, tmp_path / "officer", problems) as page:
+    with (
+        sync_playwright() as playwright,
+        browser_page(playwright, tmp_path / "officer", problems, expected=EXPECTED_REFUSALS) as page,
+    ):
         sign_in(page, web_server, "cora")
         page.wait_for_url(f"{web_server}/compliance")
         shot(page, "compliance-overview")

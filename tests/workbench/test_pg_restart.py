@@ -34,7 +34,7 @@ from tests.workbench.test_agent_workspace import (
     connect_call,
     screen_pop,
 )
-from tests.workbench.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.workbench.test_browser import SCREENSHOTS, browser_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
 NOTE = "Gets paid on the 30th; asked for a call after that."
@@ -99,54 +99,42 @@ def test_writes_made_while_postgres_restarts_are_saved_once_when_it_is_back(
     call = connect_call(database, person_id, debt_id, number, agent_id)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1440, "height": 900},
-        )
-        try:
-            page = context.new_page()
-            page.clock.install(time=NOW)
-            page.on(
-                "console", lambda message: problems.append(message.text) if message.type == "error" else None
-            )
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            _on_a_verified_call(page, served, agent_id, screen_pop(call).to_json())
+    with (
+        sync_playwright() as playwright,
+        browser_page(playwright, tmp_path / "chromium-profile", problems, viewport=(1440, 900)) as page,
+    ):
+        page.clock.install(time=NOW)
+        _on_a_verified_call(page, served, agent_id, screen_pop(call).to_json())
 
-            private_postgres.stop("fast")
-            _submit_note_promise_and_disposition(page)
-            pending = page.locator("[data-pending-writes]")
-            expect(pending).to_contain_text("Pending — saving 3 changes")
-            expect(page.locator("[data-pending-write]")).to_have_count(3)
-            expect(page.get_by_label("Total amount")).to_have_value("900.00")
-            page.screenshot(path=str(SCREENSHOTS / "agent-pg-restart-pending.png"), full_page=True)
-            # Moving about the workspace keeps them pending.
-            page.get_by_role("link", name="Acme Bank (ACME)").click()
-            expect(pending).to_contain_text("Pending — saving 3 changes")
-            # Leaving the page would drop them: the browser asks first, and the agent stays.
-            asked: list[str] = []
+        private_postgres.stop("fast")
+        _submit_note_promise_and_disposition(page)
+        pending = page.locator("[data-pending-writes]")
+        expect(pending).to_contain_text("Pending — saving 3 changes")
+        expect(page.locator("[data-pending-write]")).to_have_count(3)
+        expect(page.get_by_label("Total amount")).to_have_value("900.00")
+        page.screenshot(path=str(SCREENSHOTS / "agent-pg-restart-pending.png"), full_page=True)
+        # Moving about the workspace keeps them pending.
+        page.get_by_role("link", name="Acme Bank (ACME)").click()
+        expect(pending).to_contain_text("Pending — saving 3 changes")
+        # Leaving the page would drop them: the browser asks first, and the agent stays.
+        asked: list[str] = []
 
-            def stay(dialog: Dialog) -> None:
-                asked.append(dialog.type)
-                dialog.dismiss()
+        def stay(dialog: Dialog) -> None:
+            asked.append(dialog.type)
+            dialog.dismiss()
 
-            page.once("dialog", stay)
-            page.get_by_role("button", name="Sign out").click()
-            expect(pending).to_be_visible()
-            assert asked == ["beforeunload"]
-            assert page.url == f"{served.url}/agent"
+        page.once("dialog", stay)
+        page.get_by_role("button", name="Sign out").click()
+        expect(pending).to_be_visible()
+        assert asked == ["beforeunload"]
+        assert page.url == f"{served.url}/agent"
 
-            private_postgres.start()
-            expect(pending).to_be_hidden(timeout=SAVED_WITHIN_MS)
-            expect(page.get_by_role("status").filter(has_text="Dispositioned: PTP")).to_be_visible()
-            expect(page.locator("[data-pending-write]")).to_have_count(0)
-            expect(page.locator("#call-workspace")).to_contain_text(NOTE)
-            page.screenshot(path=str(SCREENSHOTS / "agent-pg-restart-saved.png"), full_page=True)
-        finally:
-            context.close()
+        private_postgres.start()
+        expect(pending).to_be_hidden(timeout=SAVED_WITHIN_MS)
+        expect(page.get_by_role("status").filter(has_text="Dispositioned: PTP")).to_be_visible()
+        expect(page.locator("[data-pending-write]")).to_have_count(0)
+        expect(page.locator("#call-workspace")).to_contain_text(NOTE)
+        page.screenshot(path=str(SCREENSHOTS / "agent-pg-restart-saved.png"), full_page=True)
     # The browser reports each refused try (503) as a failed resource; nothing else may go wrong.
     assert [problem for problem in problems if "503" not in problem] == []
 
