@@ -37,7 +37,10 @@ pytestmark = [
 
 HEARTBEAT_TTL_S = 2.0
 POLL_S = 0.2
-STOP_TIMEOUT_S = 60.0  # a node's drain and its workers' stop, on a loaded machine
+# Under the full suite a draining node has been seen not to exit after its last call ended (not
+# understood yet): the drain is bounded so the test ends, and the stop allows for a loaded machine.
+DRAIN_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -75,6 +78,7 @@ def sipnode_args(name: str, port: int, prefix: str) -> list[str]:
         ARREARS, "sipnode", "--name", name, "--trunk", f"sim=sip:{{number}}@127.0.0.1:{port}",
         "--asserted-identity", "<sip:+15550100@127.0.0.1>", "--capacity", "8",
         "--heartbeat-ttl", str(HEARTBEAT_TTL_S), "--prefix", prefix,
+        "--drain-timeout", str(DRAIN_TIMEOUT_S),
     ]  # fmt: skip
 
 
@@ -91,7 +95,12 @@ async def sipnode(name: str, port: int, redis_url: str, prefix: str) -> AsyncIte
     finally:
         if process.returncode is None:
             process.terminate()
-            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+            try:
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+            finally:
+                if process.returncode is None:
+                    process.kill()  # never leave a node behind the test
+                    await process.wait()
 
 
 @pytest_asyncio.fixture
