@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import context
 
 from infra.all_models import load_metadata
@@ -10,6 +11,9 @@ from infra.db import is_sqlite, make_engine
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or ""
 target_metadata = load_metadata()
+# Several processes may migrate at once (every engine does at start): on PostgreSQL they take turns
+# under this transaction-scoped advisory lock, and the later ones find the schema already current.
+MIGRATION_LOCK_KEY = 0x4172726561727301
 
 
 def run_migrations_online() -> None:
@@ -23,6 +27,8 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             context.run_migrations()
     engine.dispose()
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -13,9 +16,9 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from campaigns.models import Debt, Note, Person
 from compliance.models import DispositionCode
 from infra.all_models import load_metadata
-from infra.db import current_revision, downgrade, upgrade
+from infra.db import current_revision, downgrade, make_engine, upgrade
 from infra.models import Client
-from tests.conftest import Database
+from tests.conftest import Database, _pg_admin, _pg_url
 
 
 def test_migrated_schema_matches_the_models(db: Database) -> None:
@@ -97,3 +100,21 @@ def test_default_disposition_codes_are_seeded(db: Database) -> None:
     assert not by_code["DC"].counts_as_attempt
     assert by_code["NA"].counts_as_attempt
     assert by_code["PTP"].required_fields == ["promise"]
+
+
+def test_processes_migrating_an_empty_database_at_once_all_succeed(pg_template: str) -> None:
+    # Every engine migrates at start, so a fleet starting together races on an empty database.
+    name = f"arrears_test_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    url = _pg_url(name)
+    try:
+        migrate = f"from infra.db import upgrade; upgrade({url!r})"
+        command = [sys.executable, "-c", migrate]
+        processes = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        failures = [process.communicate(timeout=120)[1] for process in processes if process.wait(120) != 0]
+        assert failures == []
+        engine = make_engine(url)
+        assert current_revision(engine) == current_revision(make_engine(_pg_url(pg_template)))
+        engine.dispose()
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
