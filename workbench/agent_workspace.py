@@ -264,16 +264,31 @@ async def verify_party(request: Request, viewer: Viewer) -> Response:
         for kind in (IdentifierKind.DATE_OF_BIRTH, IdentifierKind.SSN_LAST4)
         if form.get(kind.value, "").strip()
     }
+    message: str | None = None
     try:
         if not answers:
-            message: str | None = (
-                "Enter the date of birth or the last four digits of the SSN the person gives."
-            )
+            message = "Enter the date of birth or the last four digits of the SSN the person gives."
         else:
             secret = services.settings.effective_secret_key
-            message = await services.run_db(
-                lambda db: _verify(db, viewer, attempt_uuid, answers, secret=secret, now=services.clock())
-            )
+            # Keyed like every agent write: a retry after a lost answer must not count a failed
+            # verification twice (three failures switch the call to the third-party script).
+            async with once(services, viewer, form_key(form)) as write:
+                message = await write.run_db(
+                    lambda db: _verify(db, viewer, attempt_uuid, answers, secret=secret, now=services.clock())
+                )
+    except DuplicateSubmissionError:
+        pass  # already recorded: show the steps as they stand
+    except MissingKeyError as error:
+        message = str(error)
+    except CallNotFoundError:
+        return no_such_call(services)
+    return await _steps_answer(services, viewer, attempt_uuid, message)
+
+
+async def _steps_answer(
+    services: Services, viewer: Viewer, attempt_uuid: str, message: str | None
+) -> Response:
+    try:
         return fragment(await render_workspace(services, viewer, attempt_uuid, step_message=message))
     except CallNotFoundError:
         return no_such_call(services)
@@ -311,14 +326,20 @@ async def give_disclosure(request: Request, viewer: Viewer) -> Response:
     services = services_of(request)
     attempt_uuid = request.path_params["attempt_uuid"]
     form = await _form(request)
+    message: str | None = None
     try:
         if form.get("disclosure_read") != "yes":
-            message: str | None = "Tick the box once you have read the disclosure to the person."
+            message = "Tick the box once you have read the disclosure to the person."
         else:
-            message = await services.run_db(lambda db: _disclose(db, viewer, attempt_uuid, services.clock()))
-        return fragment(await render_workspace(services, viewer, attempt_uuid, step_message=message))
+            async with once(services, viewer, form_key(form)) as write:
+                message = await write.run_db(lambda db: _disclose(db, viewer, attempt_uuid, services.clock()))
+    except DuplicateSubmissionError:
+        pass  # already recorded
+    except MissingKeyError as error:
+        message = str(error)
     except CallNotFoundError:
         return no_such_call(services)
+    return await _steps_answer(services, viewer, attempt_uuid, message)
 
 
 def _add_note(db: Session, viewer: Viewer, attempt_uuid: str, body: str, now: dt.datetime) -> None:

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,10 @@ def pop_to(browser: Browser, server: TestClient, bus: LocalBus, agent_id: int, c
     return next(html for html in pushed if 'id="call-workspace"' in html)
 
 
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
 def post(browser: Browser, path: str, **fields: str) -> Any:
     return browser.http.post(
         path, data={"csrf_token": browser.csrf, **fields}, headers={"HX-Request": "true"}
@@ -193,8 +198,11 @@ def post(browser: Browser, path: str, **fields: str) -> Any:
 
 def unlock(browser: Browser, call: Call) -> None:
     base = f"/agent/calls/{call.attempt_uuid}"
-    assert "Right party verified" in post(browser, f"{base}/verify", date_of_birth=DATE_OF_BIRTH).text
-    assert "ACC-P1" in post(browser, f"{base}/disclose", disclosure_read="yes").text
+    verified = post(browser, f"{base}/verify", date_of_birth=DATE_OF_BIRTH, idempotency_key=new_key())
+    assert "Right party verified" in verified.text
+    assert (
+        "ACC-P1" in post(browser, f"{base}/disclose", disclosure_read="yes", idempotency_key=new_key()).text
+    )
 
 
 def test_an_agent_opens_only_calls_assigned_to_them_in_their_clients(
@@ -217,7 +225,13 @@ def test_an_agent_opens_only_calls_assigned_to_them_in_their_clients(
     assert refused.status_code == 404
     assert "Dana" not in refused.text
     assert (
-        post(sam, f"/agent/calls/{call.attempt_uuid}/verify", date_of_birth=DATE_OF_BIRTH).status_code == 404
+        post(
+            sam,
+            f"/agent/calls/{call.attempt_uuid}/verify",
+            date_of_birth=DATE_OF_BIRTH,
+            idempotency_key=new_key(),
+        ).status_code
+        == 404
     )
     manager = Browser(agent_app, agent_server)
     manager.sign_in("max")
@@ -238,15 +252,21 @@ def test_details_stay_hidden_until_verification_and_disclosure(db: Database, des
     for secret in ("ACC-P1", "1,230.00", "1230.00", "First Example Bank", "Balance"):
         assert secret not in locked
 
-    failed = post(jo, f"{base}/verify", date_of_birth="1980-04-13", ssn_last4="4321").text
+    wrong = {"date_of_birth": "1980-04-13", "ssn_last4": "4321", "idempotency_key": new_key()}
+    failed = post(jo, f"{base}/verify", **wrong).text
     assert "did not match" in failed
     assert "ACC-P1" not in failed
     assert "2 more attempts" in failed
-    verified = post(jo, f"{base}/verify", ssn_last4=SSN_LAST4).text
+    # The same form again (a retry after a lost answer) counts no second failure.
+    again = post(jo, f"{base}/verify", **wrong).text
+    assert "1 of 3 attempts failed" in again
+    assert "did not match" not in again
+    assert "out of date" in post(jo, f"{base}/verify", ssn_last4=SSN_LAST4).text  # no key
+    verified = post(jo, f"{base}/verify", ssn_last4=SSN_LAST4, idempotency_key=new_key()).text
     assert "Right party verified" in verified
     assert "ACC-P1" not in verified
     assert "Tick the box" in post(jo, f"{base}/disclose").text
-    unlocked = post(jo, f"{base}/disclose", disclosure_read="yes").text
+    unlocked = post(jo, f"{base}/disclose", disclosure_read="yes", idempotency_key=new_key()).text
     assert "ACC-P1" in unlocked
     assert "1230.00 USD" in unlocked
 
