@@ -15,18 +15,16 @@ from campaigns.events import agent_channel
 from campaigns.models import Callback, Promise, PromiseInstalment
 from compliance.models import ContactAttempt
 from infra.bus.local import LocalBus
-from infra.models import Role
 from infra.settings import Settings
 from tests.conftest import Database
 from tests.threaded_server import ThreadedServer
-from tests.workbench.conftest import CHEAP_HASHER, PASSWORD, add_client, add_user
+from tests.workbench.conftest import CHEAP_HASHER, PASSWORD
 from tests.workbench.test_agent_workspace import (
     DATE_OF_BIRTH,
     NOW,
     SECRET,
-    add_account,
     audit_log,
-    connect_call,
+    jo_on_a_call,
     screen_pop,
 )
 from tests.workbench.test_browser import SCREENSHOTS, browser_page
@@ -61,10 +59,7 @@ def test_an_agent_takes_a_call_from_screen_pop_to_wrap_up(
     sqlite_database: Database, served: InProcessServer, tmp_path: Path
 ) -> None:
     db = sqlite_database
-    add_client(db, "ACME", "Acme Bank")
-    agent_id = add_user(db, "jo", Role.AGENT, display_name="Jo Collector", clients=["ACME"])
-    person_id, debt_id, number = add_account(db, "ACME")
-    call = connect_call(db, person_id, debt_id, number, agent_id)
+    agent_id, call = jo_on_a_call(db)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with (

@@ -156,14 +156,19 @@ def agent_server(agent_app: Starlette) -> Iterator[TestClient]:
         yield client
 
 
+def jo_on_a_call(db: Database) -> tuple[int, Call]:
+    """Client ACME, its agent Jo, and a call of an ACME account connected to Jo."""
+    add_client(db, "ACME", "Acme Bank")
+    agent_id = add_user(db, "jo", Role.AGENT, display_name="Jo Collector", clients=["ACME"])
+    person_id, debt_id, number = add_account(db, "ACME")
+    return agent_id, connect_call(db, person_id, debt_id, number, agent_id)
+
+
 @pytest.fixture
 def desk(db: Database, agent_app: Starlette, agent_server: TestClient) -> Iterator[dict[str, Any]]:
     """Two clients, an agent of ACME with a connected call, signed in."""
-    add_client(db, "ACME", "Acme Bank")
+    agent_id, call = jo_on_a_call(db)
     add_client(db, "OTHER", "Other Lender")
-    agent_id = add_user(db, "jo", Role.AGENT, display_name="Jo Collector", clients=["ACME"])
-    person_id, debt_id, number = add_account(db, "ACME")
-    call = connect_call(db, person_id, debt_id, number, agent_id)
     browser = Browser(agent_app, agent_server)
     assert browser.sign_in("jo").status_code == 303
     yield {"agent_id": agent_id, "call": call, "browser": browser}

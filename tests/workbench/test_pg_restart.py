@@ -19,19 +19,17 @@ from campaigns.models import Note, Promise
 from compliance.models import ContactAttempt
 from infra.bus.local import LocalBus
 from infra.db import make_engine, make_sessionmaker
-from infra.models import Role
 from infra.settings import Settings
 from tests.conftest import Database
 from tests.private_postgres import PrivatePostgres, private_postgres  # noqa: F401 (the fixture)
-from tests.workbench.conftest import PASSWORD, add_client, add_user
+from tests.workbench.conftest import PASSWORD
 from tests.workbench.test_agent_browser import InProcessServer
 from tests.workbench.test_agent_workspace import (
     DATE_OF_BIRTH,
     NOW,
     SECRET,
-    add_account,
     audit_log,
-    connect_call,
+    jo_on_a_call,
     screen_pop,
 )
 from tests.workbench.test_browser import SCREENSHOTS, browser_page
@@ -93,10 +91,7 @@ def test_writes_made_while_postgres_restarts_are_saved_once_when_it_is_back(
     served: InProcessServer,
     tmp_path: Path,
 ) -> None:
-    add_client(database, "ACME", "Acme Bank")
-    agent_id = add_user(database, "jo", Role.AGENT, display_name="Jo Collector", clients=["ACME"])
-    person_id, debt_id, number = add_account(database, "ACME")
-    call = connect_call(database, person_id, debt_id, number, agent_id)
+    agent_id, call = jo_on_a_call(database)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with (
