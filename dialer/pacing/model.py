@@ -54,11 +54,15 @@ class RecentOutcomes:
     A call counts once every call dialled with it has surely resolved (`settle_s` after its dial),
     grouped by the second it was dialled in. Counted as they resolve, the early live answers of a
     burst of dials would outweigh the no-answers still ringing. The window keeps the newest whole
-    seconds of dials holding at least `capacity` calls: dropping part of a second would drop its
-    calls in the order they resolved, which again depends on the outcome.
+    seconds of dials that hold at least `capacity` calls and span at least `window_s`: dropping
+    part of a second would drop its calls in the order they resolved, which again depends on the
+    outcome. The span matters for large teams, whose `capacity` calls are a minute of dialling and
+    whose estimate would then swing by a tenth of its value from minute to minute.
     """
 
-    def __init__(self, prior_rate: float, prior_weight: float, capacity: int, settle_s: float) -> None:
+    def __init__(
+        self, prior_rate: float, prior_weight: float, capacity: int, settle_s: float, window_s: float = 0.0
+    ) -> None:
         self._seconds: deque[list[int]] = deque()  # [second dialled, calls, live answers]
         self._pending: list[tuple[float, int, bool]] = []  # heap by dial time
         self._added = 0
@@ -68,6 +72,7 @@ class RecentOutcomes:
         self._prior_live = prior_rate * prior_weight
         self._prior_weight = prior_weight
         self._settle_s = settle_s
+        self._window_s = window_s
 
     def add(self, live: bool, dialled_at: float) -> None:
         heapq.heappush(self._pending, (dialled_at, self._added, live))
@@ -84,7 +89,11 @@ class RecentOutcomes:
             self._seconds[-1][2] += live
             self._calls += 1
             self._live += live
-        while len(self._seconds) > 1 and self._calls - self._seconds[0][1] >= self._capacity:
+        while (
+            len(self._seconds) > 1
+            and self._calls - self._seconds[0][1] >= self._capacity
+            and self._seconds[-1][0] - self._seconds[0][0] >= self._window_s
+        ):
             _, calls, live_answers = self._seconds.popleft()
             self._calls -= calls
             self._live -= live_answers

@@ -162,6 +162,21 @@ def test_recent_outcomes_wait_until_every_call_of_a_dial_has_resolved() -> None:
     assert outcomes.rate == pytest.approx((20.0 + 5.0) / (100.0 + 10.0))
 
 
+def test_recent_outcomes_span_the_window_when_calls_are_plentiful() -> None:
+    # Ten calls a second for 100 s, live only in the first 50 s: 10 calls would fill the capacity.
+    spanning = RecentOutcomes(prior_rate=0.5, prior_weight=10.0, capacity=10, settle_s=0.0, window_s=60.0)
+    by_count = RecentOutcomes(prior_rate=0.5, prior_weight=10.0, capacity=10, settle_s=0.0)
+    for second in range(100):
+        for outcomes in (spanning, by_count):
+            for _ in range(10):
+                outcomes.add(second < 50, dialled_at=float(second))
+    spanning.settle(100.0)
+    by_count.settle(100.0)
+    assert by_count.rate == pytest.approx(5.0 / 20.0)  # the last second only
+    # Seconds 40..99 are kept: 60 s of dials, 100 live answers among them.
+    assert spanning.rate == pytest.approx((100.0 + 5.0) / (600.0 + 10.0))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     calls=st.lists(st.tuples(st.booleans(), st.floats(0.0, 600.0)), max_size=200),
