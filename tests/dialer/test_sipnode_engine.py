@@ -8,17 +8,16 @@ every INVITE the carrier saw belonging to exactly one attempt.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections import Counter
 
 import pytest
 import sqlalchemy as sa
 
-from campaigns.engine.demo import TRUNK, carrier_simulator, demo_settings, prepare_demo
+from campaigns.engine.demo import TRUNK
 from compliance.models import AttemptStatus, ContactAttempt
 from dialer.sip.remote_core import NODE_LOST
-from tests.campaigns.engine.test_engine_failover import EngineProcess
+from tests.campaigns.engine.test_engine_failover import EngineProcess, live_campaign
 from tests.conftest import Database
 from tests.dialer.sip.conftest import ARREARS
 from tests.dialer.test_sipnode import sipnode
@@ -39,22 +38,10 @@ async def until_dialled(invites: Counter[str], count: int, timeout_s: float) -> 
 async def test_engine_dials_through_remote_nodes_and_records_a_lost_nodes_calls(
     pg_database: Database, redis_url: str, redis_namespace: str
 ) -> None:
-    settings = demo_settings(talk_mean_s=6.0, wrap_mean_s=1.0)
-    settings["pacing"]["ring_timeout_seconds"] = 15
-    async with carrier_simulator(seed=7, backends=4) as carrier:
-        demo = await asyncio.to_thread(
-            prepare_demo,
-            pg_database.sessions,
-            people=60,
-            agents=3,
-            carrier_port=carrier.port,
-            settings=settings,
-        )
-        env = os.environ | {
-            "ARREARS_DATABASE_URL": pg_database.url,
-            "ARREARS_REDIS_URL": redis_url,
-            "ARREARS_POLICY": demo.place.policy,
-        }
+    async with live_campaign(
+        pg_database, redis_url, people=60, agents=3, talk_mean_s=6.0, backends=4
+    ) as live:
+        carrier, demo, env = live.carrier, live.demo, live.env
         async with (
             sipnode("node-a", carrier.port, redis_url, redis_namespace) as node_a,
             sipnode("node-b", carrier.port, redis_url, redis_namespace),

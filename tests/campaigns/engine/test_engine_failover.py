@@ -25,7 +25,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from campaigns.engine.demo import TRUNK, carrier_simulator, demo_settings, prepare_demo
+from campaigns.engine.demo import TRUNK, Carrier, DemoCampaign, carrier_simulator, demo_settings, prepare_demo
 from campaigns.engine.lease import campaign_key
 from campaigns.engine.runner import RECONCILE_EVERY_S
 from campaigns.engine.store import ORPHAN_REASON
@@ -97,6 +97,37 @@ async def engine_process(env: dict[str, str], port: int, prefix: str) -> AsyncIt
         await reader
 
 
+@dataclasses.dataclass(frozen=True)
+class LiveCampaign:
+    carrier: Carrier
+    demo: DemoCampaign
+    env: dict[str, str]  # for `arrears` processes: the database, Redis and the campaign's policy
+
+
+@contextlib.asynccontextmanager
+async def live_campaign(
+    db: Database, redis_url: str, *, people: int, agents: int, talk_mean_s: float, backends: int
+) -> AsyncIterator[LiveCampaign]:
+    """The demo campaign on PostgreSQL, with the carrier simulator it dials."""
+    settings = demo_settings(talk_mean_s=talk_mean_s, wrap_mean_s=1.0)
+    settings["pacing"]["ring_timeout_seconds"] = RING_TIMEOUT_S
+    async with carrier_simulator(seed=7, backends=backends) as carrier:
+        demo = await asyncio.to_thread(
+            prepare_demo,
+            db.sessions,
+            people=people,
+            agents=agents,
+            carrier_port=carrier.port,
+            settings=settings,
+        )
+        env = os.environ | {
+            "ARREARS_DATABASE_URL": db.url,
+            "ARREARS_REDIS_URL": redis_url,
+            "ARREARS_POLICY": demo.place.policy,
+        }
+        yield LiveCampaign(carrier, demo, env)
+
+
 def _holder(redis_url: str, prefix: str, campaign_id: int) -> str | None:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
@@ -109,22 +140,10 @@ def _holder(redis_url: str, prefix: str, campaign_id: int) -> str | None:
 async def test_killed_holder_is_replaced_without_losing_or_repeating_attempts(
     pg_database: Database, redis_url: str, redis_namespace: str
 ) -> None:
-    settings = demo_settings(talk_mean_s=2.0, wrap_mean_s=1.0)
-    settings["pacing"]["ring_timeout_seconds"] = RING_TIMEOUT_S
-    async with carrier_simulator(seed=7, backends=6) as carrier:
-        demo = await asyncio.to_thread(
-            prepare_demo,
-            pg_database.sessions,
-            people=80,
-            agents=2,
-            carrier_port=carrier.port,
-            settings=settings,
-        )
-        env = os.environ | {
-            "ARREARS_DATABASE_URL": pg_database.url,
-            "ARREARS_REDIS_URL": redis_url,
-            "ARREARS_POLICY": demo.place.policy,
-        }
+    async with live_campaign(
+        pg_database, redis_url, people=80, agents=2, talk_mean_s=2.0, backends=6
+    ) as live:
+        carrier, demo, env = live.carrier, live.demo, live.env
         async with (
             engine_process(env, carrier.port, redis_namespace) as first,
             engine_process(env, carrier.port, redis_namespace) as second,
