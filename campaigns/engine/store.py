@@ -130,7 +130,12 @@ def record_call_facts(
     q850_cause: int | None,
     agent_id: int | None,
 ) -> None:
-    """What SIP saw on a bridged call, kept on the open attempt for the agent's disposition."""
+    """What SIP saw on a bridged call, kept on the open attempt for the agent's disposition.
+
+    An agent who dispositions while the call is up ends it (the hang-up follows the disposition),
+    so its SIP facts arrive on an attempt already completed: they are added to it then, without
+    touching what the disposition recorded, unless something (closing an orphan) got there first.
+    """
     session.execute(
         sa.update(ContactAttempt)
         .where(ContactAttempt.uuid == attempt_uuid, ContactAttempt.status == AttemptStatus.DIALING)
@@ -142,6 +147,19 @@ def record_call_facts(
             q850_cause=q850_cause,
             agent_id=agent_id,
         )
+    )
+    if sip_code is None and sip_reason is None and q850_cause is None:
+        return
+    session.execute(
+        sa.update(ContactAttempt)
+        .where(
+            ContactAttempt.uuid == attempt_uuid,
+            ContactAttempt.status == AttemptStatus.COMPLETED,
+            ContactAttempt.sip_code.is_(None),
+            ContactAttempt.sip_reason.is_(None),
+            ContactAttempt.q850_cause.is_(None),
+        )
+        .values(sip_code=sip_code, sip_reason=sip_reason, q850_cause=q850_cause)
     )
 
 

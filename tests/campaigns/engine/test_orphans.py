@@ -1,4 +1,8 @@
-"""A new lease holder closes the attempts a dead holder left open: once each, counted, rescheduled."""
+"""The engine's writes on attempts it did not complete itself.
+
+A new lease holder closes the attempts a dead holder left open: once each, counted, rescheduled.
+The SIP facts of a call the agent dispositioned before it ended still reach its attempt.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from campaigns.account_facts import load_account_facts
 from campaigns.engine.demo import demo_settings, prepare_demo
@@ -13,7 +18,7 @@ from campaigns.engine.models import CampaignLead
 from campaigns.engine.settings import engine_settings
 from campaigns.engine.store import ORPHAN_REASON, close_orphans, orphan_outcome, record_call_facts
 from campaigns.models import Debt, DialMode, Phone
-from compliance.attempts import mark_dialing
+from compliance.attempts import CallResult, complete, mark_dialing
 from compliance.gate import DialGate, DialRequest
 from compliance.ledger import is_counted
 from compliance.models import AttemptStatus, ContactAttempt, DialingMode, Outcome
@@ -119,3 +124,55 @@ def test_the_previous_holders_stale_attempts_are_closed_once(db: Database) -> No
     assert attempts[bridged].agent_id == agent_id
     assert attempts[bridged].connected_at == now - dt.timedelta(seconds=49)
     assert attempts[fresh].person_id not in leads
+
+
+def test_a_call_dispositioned_before_it_ended_keeps_what_sip_saw(db: Database) -> None:
+    demo = prepare_demo(
+        db.sessions,
+        people=1,
+        agents=1,
+        carrier_port=5060,
+        settings=demo_settings(talk_mean_s=5.0, wrap_mean_s=2.0),
+    )
+    now = utcnow()
+    [uuid] = _reserve(db, demo.campaign_id, demo.place.policy, now - dt.timedelta(minutes=1))
+    agent_id = demo.agents[0][0]
+    answered_at, connected_at = now - dt.timedelta(seconds=50), now - dt.timedelta(seconds=49)
+
+    def sip_reports(session: Session, sip_code: int | None, reason: str | None, q850: int | None) -> None:
+        record_call_facts(
+            session,
+            uuid,
+            answered_at=answered_at,
+            connected_at=connected_at,
+            sip_code=sip_code,
+            sip_reason=reason,
+            q850_cause=q850,
+            agent_id=agent_id,
+        )
+
+    with db.sessions.begin() as session:
+        mark_dialing(session, uuid, now - dt.timedelta(seconds=59))
+        sip_reports(session, None, None, None)  # bridged
+        # The agent's disposition completes the attempt; its hang-up follows.
+        disposition = CallResult(
+            outcome=Outcome.CONVERSATION,
+            ended_at=now - dt.timedelta(seconds=5),
+            answered_at=answered_at,
+            connected_at=connected_at,
+            party="consumer",
+            agent_id=agent_id,
+            disposition_code="RPC",
+        )
+        complete(session, uuid, disposition)
+    with db.sessions.begin() as session:
+        sip_reports(session, 200, "agent_hung_up", 16)
+        sip_reports(session, 487, "late", 127)  # a second report changes nothing
+
+    with db.sessions() as session:
+        attempt = session.scalars(sa.select(ContactAttempt).where(ContactAttempt.uuid == uuid)).one()
+    assert (attempt.sip_code, attempt.sip_reason, attempt.q850_cause) == (200, "agent_hung_up", 16)
+    assert attempt.status is AttemptStatus.COMPLETED
+    assert (attempt.outcome, attempt.disposition_code) == (Outcome.CONVERSATION, "RPC")
+    assert attempt.ended_at == disposition.ended_at
+    assert (attempt.agent_id, attempt.connected_at) == (agent_id, connected_at)
