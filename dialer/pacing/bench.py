@@ -27,6 +27,19 @@ FRONTIER_V0 = {
 }  # fmt: skip
 
 
+# The notes' frontier policy (§4.4) measured here: our pacer's model with the margin z held at z★, the
+# highest value on a 0.05 grid that passes the compliance gate (pooled <= 3 %, at most 10 % of days
+# above) on the tuning seeds 1-10 of the scenario: "oracle-tuned" per scenario (§5.5.2), against our
+# one deployable setting per team size. Frontier v0 was tuned in sample, on 4-hour days, to <= 3.0 %
+# pooled abandon. Refit with, per scenario and candidate z:
+#   arrears bench pacing --scenario X50-20 --pacer predictive:fixed_margin=-2.2 --seeds 1-10
+FRONTIER = "frontier"
+TUNED_MARGINS = {
+    "S5-20": -2.15, "S5-35": -1.8, "X10-20": -2.25, "X10-35": -1.95, "M25-20": -2.2,
+    "M25-35": -2.1, "X50-20": -2.2, "X50-35": -2.1, "L200-20": -2.0, "L200-35": -1.95,
+}  # fmt: skip
+
+
 def parse_seeds(text: str) -> list[int]:
     """'101-130' or '1,4,7-9'."""
     seeds: list[int] = []
@@ -41,8 +54,8 @@ def parse_seeds(text: str) -> list[int]:
 def parse_pacer(spec: str) -> tuple[str, dict[str, float | str]]:
     """'ratio' or 'ratio:level=2.5' or 'vicidial_adaptive:maximum_level=2,intensity=-20'."""
     name, _, rest = spec.partition(":")
-    if name not in PACERS:
-        raise click.BadParameter(f"unknown pacer {name!r}; known: {', '.join(PACERS)}")
+    if name not in PACERS and name != FRONTIER:
+        raise click.BadParameter(f"unknown pacer {name!r}; known: {', '.join((*PACERS, FRONTIER))}")
     params: dict[str, float | str] = {}
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
@@ -56,6 +69,8 @@ def parse_pacer(spec: str) -> tuple[str, dict[str, float | str]]:
 def build_pacer(spec: str, scenario: Scenario) -> Pacer:
     """Team-size settings are keyed by the scenario's team, as a deployment would configure them."""
     name, params = parse_pacer(spec)
+    if name == FRONTIER:
+        name, params["fixed_margin"] = "predictive", TUNED_MARGINS[scenario.id]
     if name in {"predictive", "ratio"}:
         params.setdefault("agents", scenario.agents)
     return make_pacer(name, **params)
@@ -69,7 +84,7 @@ def _run(task: tuple[Scenario, str, int]) -> tuple[str, str, int, list[DayResult
 def run_all(
     scenarios: list[Scenario], specs: list[str], seeds: list[int], jobs: int
 ) -> dict[tuple[str, str], dict[int, list[DayResult]]]:
-    tasks = [(s, spec, seed) for s in scenarios for spec in specs for seed in seeds]
+    tasks = [(s, spec, seed) for s in scenarios for spec in specs_for(s, specs) for seed in seeds]
     # Longest first so that the last job to finish is a short one.
     tasks.sort(key=lambda task: -task[0].agents * task[0].days * task[0].day_length_s)
     runs: dict[tuple[str, str], dict[int, list[DayResult]]] = {}
@@ -85,6 +100,11 @@ def run_all(
         runs.setdefault((scenario_id, spec), {})[seed] = days
         click.echo(f"[{done}/{len(tasks)}] {scenario_id} {spec} seed {seed}", err=True)
     return runs
+
+
+def specs_for(scenario: Scenario, specs: list[str]) -> list[str]:
+    """The frontier policy runs only where its margin was tuned."""
+    return [spec for spec in specs if spec != FRONTIER or scenario.id in TUNED_MARGINS]
 
 
 def _difference(summary: Summary, baseline: Summary | None) -> str:
@@ -117,10 +137,13 @@ def _table(scenario: Scenario, specs: list[str], summaries: dict[str, Summary], 
     ceiling = next(iter(summaries.values())).ceiling
     note = f"  ceiling talk/(talk+wrap) {ceiling:.3f}"
     if scenario.id in FRONTIER_V0 and "predictive" in summaries:
-        frontier = FRONTIER_V0[scenario.id]
-        note += (
-            f"; frontier v0 {frontier:.3f}, predictive {summaries['predictive'].occupancy - frontier:+.3f}"
-        )
+        ours, v0 = summaries["predictive"], FRONTIER_V0[scenario.id]
+        note += f"; frontier v0 {v0:.3f}, predictive {ours.occupancy - v0:+.3f}"
+        if FRONTIER in summaries:
+            note += (
+                f"; frontier measured (z★ {TUNED_MARGINS[scenario.id]:.2f}) "
+                f"{summaries[FRONTIER].occupancy:.3f}, predictive {_difference(ours, summaries[FRONTIER])}"
+            )
     if scenario.days > 1:
         note += "; worst 30-day window " + ", ".join(
             f"{spec} {summaries[spec].worst_30_days:.2%}" for spec in specs
@@ -144,7 +167,10 @@ def _table(scenario: Scenario, specs: list[str], summaries: dict[str, Summary], 
     "--pacer",
     "pacer_specs",
     multiple=True,
-    help="Pacer name, optionally with parameters: ratio:level=2.5 (repeatable); default all.",
+    help=(
+        "Pacer name, optionally with parameters: ratio:level=2.5 (repeatable); default all, and the "
+        f"{FRONTIER!r} policy (the model at its tuned margin) where it was tuned."
+    ),
 )
 @click.option("--seeds", default=DEFAULT_SEEDS, show_default=True, help="Seeds, e.g. 101-130 or 1,2,5-7.")
 @click.option("--agents", type=int, help="Custom scenario: team size (replaces the scenario list).")
@@ -180,7 +206,7 @@ def bench_pacing(
     else:
         chosen = scenario_ids or [s for s in SCENARIOS if s not in NAMED_ONLY]
         scenarios = [SCENARIOS[s] for s in chosen]
-    specs = list(dict.fromkeys(pacer_specs)) if pacer_specs else list(PACERS)
+    specs = list(dict.fromkeys(pacer_specs)) if pacer_specs else [*PACERS, FRONTIER]
     for spec in specs:
         parse_pacer(spec)
     seed_list = parse_seeds(seeds)
@@ -189,7 +215,8 @@ def bench_pacing(
     elapsed = time.perf_counter() - started
     report = []
     for scenario in scenarios:
-        summaries = {spec: summarise(runs[(scenario.id, spec)]) for spec in specs}
+        scenario_specs = specs_for(scenario, specs)
+        summaries = {spec: summarise(runs[(scenario.id, spec)]) for spec in scenario_specs}
         if as_json:
             report.append({"scenario": scenario.id, "description": scenario.description, "pacers": {
                 spec: {**asdict(s), "of_ceiling": s.of_ceiling, "compliant": s.compliant,
@@ -197,7 +224,7 @@ def bench_pacing(
                                        for b in BASELINES if b in summaries and b != spec}}
                 for spec, s in summaries.items()}})  # fmt: skip
         else:
-            click.echo(_table(scenario, specs, summaries, len(seed_list)))
+            click.echo(_table(scenario, scenario_specs, summaries, len(seed_list)))
             click.echo()
     if as_json:
         click.echo(

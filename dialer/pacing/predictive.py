@@ -130,14 +130,18 @@ class PredictivePacer:
         target: float | None = None,
         z_initial: float | None = None,
         priors: PredictivePriors | None = None,
+        fixed_margin: float | None = None,
     ) -> None:
         """`agents` picks the team-size setting (TEAM_SETTINGS).
 
         `target` is the abandon limit to stay under (PacingConfig.abandon_target when omitted).
-        `z_initial` overrides the starting margin.
+        `z_initial` overrides the starting margin. `fixed_margin` holds z there, with no feedback:
+        the offline-tuned policy that sets the frontier in the benchmark, not a deployable one.
         """
         base = setting_for_team(agents if agents is not None else 25)
         self.settings = replace(base, z_initial=base.z_initial if z_initial is None else z_initial)
+        if fixed_margin is not None:
+            self.settings = replace(self.settings, z_initial=fixed_margin, step=0.0)
         self.limit = target
         self.priors = priors or PredictivePriors()
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialer.pacing import PacingConfig
+from dialer.pacing import PacingConfig, PacingEvent
 from dialer.pacing.controller import AbandonController, ControllerSettings, Tally, guarded_rate
 from dialer.pacing.predictive import TEAM_SETTINGS, PredictivePacer, setting_for_team
 
@@ -137,3 +137,13 @@ def test_predictive_steers_to_the_limit_in_force() -> None:
     strict.reset(PacingConfig(abandon_target=0.015), 1)
     assert default.aim == explicit.aim < 0.03
     assert strict.aim < default.aim
+
+
+def test_a_fixed_margin_stays_put_whatever_the_abandons() -> None:
+    fixed, adaptive = PredictivePacer(agents=50, fixed_margin=-2.15), PredictivePacer(agents=50)
+    for pacer in (fixed, adaptive):
+        pacer.reset(PacingConfig(), 1)
+        for second in range(20):
+            pacer.observe(PacingEvent(float(second), "abandoned", None, None))
+    assert fixed.z == -2.15
+    assert adaptive.z < adaptive.settings.z_initial

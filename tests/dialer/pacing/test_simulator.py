@@ -8,9 +8,18 @@ import pytest
 
 from dialer.carrier.profiles import behaviour_for
 from dialer.pacing import make_pacer
-from dialer.pacing.bench import parse_pacer, parse_seeds
+from dialer.pacing.bench import (
+    FRONTIER,
+    FRONTIER_V0,
+    TUNED_MARGINS,
+    build_pacer,
+    parse_pacer,
+    parse_seeds,
+    specs_for,
+)
 from dialer.pacing.leads import LeadStream
 from dialer.pacing.metrics import summarise
+from dialer.pacing.predictive import PredictivePacer
 from dialer.pacing.scenarios import SCENARIOS, custom_scenario
 from dialer.pacing.simulator import DayResult, simulate
 
@@ -105,3 +114,13 @@ def test_pacer_specs_carry_parameters() -> None:
         "vicidial_adaptive",
         {"maximum_level": 2.0, "method": "average"},
     )
+
+
+def test_the_frontier_policy_runs_at_its_tuned_margin_where_one_was_tuned() -> None:
+    pacer = build_pacer(FRONTIER, SCENARIOS["X50-20"])
+    assert isinstance(pacer, PredictivePacer)
+    assert (pacer.settings.z_initial, pacer.settings.step) == (TUNED_MARGINS["X50-20"], 0.0)
+    specs = ["progressive", "predictive", FRONTIER]
+    assert specs_for(SCENARIOS["X50-20"], specs) == specs
+    assert specs_for(SCENARIOS["TV25"], specs) == ["progressive", "predictive"]
+    assert set(TUNED_MARGINS) == set(FRONTIER_V0)
