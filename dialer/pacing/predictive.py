@@ -70,12 +70,15 @@ class TeamSetting:
 # One deployable setting per team size. Smaller teams see fewer live answers per day, so their
 # daily abandon rate is noisier and each abandon moves z further. The guard's normal tail is wider
 # than the spread the closed loop leaves, so the accepted day_risk is tuned per size (seeds 1-30).
+# The starting margin sits near the margins tuned per scenario for that size (bench TUNED_MARGINS):
+# at 5 agents a start at -2.2 needed about 170 clean answers (over two hours at S5-35) to climb to
+# that scenario's -1.8.
 # Above 100 agents the loop holds each day's rate within a tenth of a point of its aim, so the
 # guard's clustering allowance (sized for small teams) mostly held the morning back (L200-35 aimed
 # at 2.1 % half an hour in and 3.7 % at 7 h); a smaller one, with a smaller accepted risk so that
 # the day's last answers keep clear of the limit, aims at 2.4 % and 3.3 %. Smaller steps calm z.
 TEAM_SETTINGS: tuple[TeamSetting, ...] = (
-    TeamSetting(7, ControllerSettings(day_risk=0.08, step=0.1, z_initial=-2.2)),
+    TeamSetting(7, ControllerSettings(day_risk=0.08, step=0.1, z_initial=-2.0)),
     TeamSetting(15, ControllerSettings(day_risk=0.08, step=0.1, z_initial=-2.1)),
     TeamSetting(40, ControllerSettings(day_risk=0.1, step=0.05, z_initial=-2.0)),
     TeamSetting(100, ControllerSettings(day_risk=0.1, step=0.05, z_initial=-1.9)),
