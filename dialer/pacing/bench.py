@@ -104,7 +104,7 @@ def run_all(
 
 def specs_for(scenario: Scenario, specs: list[str]) -> list[str]:
     """The frontier policy runs only where its margin was tuned."""
-    return [spec for spec in specs if spec != FRONTIER or scenario.id in TUNED_MARGINS]
+    return [spec for spec in specs if parse_pacer(spec)[0] != FRONTIER or scenario.id in TUNED_MARGINS]
 
 
 def _difference(summary: Summary, baseline: Summary | None) -> str:

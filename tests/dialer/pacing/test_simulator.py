@@ -122,5 +122,5 @@ def test_the_frontier_policy_runs_at_its_tuned_margin_where_one_was_tuned() -> N
     assert (pacer.settings.z_initial, pacer.settings.step) == (TUNED_MARGINS["X50-20"], 0.0)
     specs = ["progressive", "predictive", FRONTIER]
     assert specs_for(SCENARIOS["X50-20"], specs) == specs
-    assert specs_for(SCENARIOS["TV25"], specs) == ["progressive", "predictive"]
+    assert specs_for(SCENARIOS["TV25"], [*specs, f"{FRONTIER}:step=0"]) == ["progressive", "predictive"]
     assert set(TUNED_MARGINS) == set(FRONTIER_V0)
