@@ -158,6 +158,18 @@ def _build() -> dict[str, Scenario]:
             lines_max=65,
             leads=6000,
         ),
+        # CAP50's list runs out in the first hours, while its first 15 minutes go unmeasured: a pacer
+        # that dials faster in them has fewer leads left for the measured day. Here the list's whole
+        # life is measured.
+        Scenario(
+            "LIST50",
+            "50 agents, lines <= 65, list of 6,000 leads, measured from the first dial",
+            Staffing(50),
+            _constant(0.25),
+            lines_max=65,
+            leads=6000,
+            warmup_s=0.0,
+        ),
         Scenario(
             "CV25",
             "25 agents, p=0.25, talk CV 0.6 on day 1 and 1.5 on day 2",

@@ -102,6 +102,13 @@ def test_finite_list_and_line_cap_are_enforced() -> None:
     assert day.dials <= 300
 
 
+def test_a_list_measured_from_the_first_dial_counts_every_lead_whatever_the_pace() -> None:
+    scenario = replace(SCENARIOS["LIST50"], hours=0.5, leads=300)
+    for pacer in (make_pacer("progressive"), make_pacer("predictive", agents=50)):
+        (day,) = simulate(scenario, pacer, 1)
+        assert day.dials == 300
+
+
 @pytest.mark.parametrize(
     ("text", "expected"), [("101-103", [101, 102, 103]), ("1,4,7-8", [1, 4, 7, 8]), ("5", [5])]
 )
